@@ -1,0 +1,45 @@
+"""Routes only: each reads the request, calls chalicelib, and returns the response."""
+
+import os
+
+from chalice import Chalice
+
+from chalicelib import web
+from chalicelib.request_log import RequestLog
+from chalicelib.settings import api_key_required, is_cli_mode, is_lambda
+from chalicelib.wiring import LazyRuntime, build_runtime
+
+app = Chalice(app_name="pfa-serving")
+runtime = LazyRuntime(lambda: build_runtime(os.environ))
+log = RequestLog()
+# Read at deploy time: the Chalice CLI imports this file with the stage's environment.
+KEY_REQUIRED = api_key_required(os.environ)
+
+if is_lambda(os.environ) and not is_cli_mode(os.environ):
+    # Lambda's init phase is not billed and runs at full CPU: load the model there.
+    runtime.warm()
+
+
+@app.middleware("http")
+def around_request(request, get_response):
+    return web.around_request(request, get_response, log)
+
+
+@app.route("/predict", methods=["POST"], api_key_required=KEY_REQUIRED)
+def predict():
+    return web.predict(app.current_request, runtime.get())
+
+
+@app.route("/predict/batch", methods=["POST"], api_key_required=KEY_REQUIRED)
+def predict_batch():
+    return web.predict_batch(app.current_request, runtime.get())
+
+
+@app.route("/model", methods=["GET"], api_key_required=KEY_REQUIRED)
+def describe_model():
+    return web.describe_model(runtime.get())
+
+
+@app.route("/health", methods=["GET"])
+def health():
+    return web.health(runtime.get)

@@ -1,0 +1,1 @@
+"""Serving PFA models behind a Chalice REST API."""

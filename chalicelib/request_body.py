@@ -1,0 +1,53 @@
+"""Reading a request body as strict JSON.
+
+Strict: UTF-8 only; no ``NaN``/``Infinity`` and no number too large for a
+double; no duplicate keys; bounded size. Every failure is a caller-facing error.
+"""
+
+import json
+import math
+from typing import Any, List, Tuple
+
+from .errors import MalformedJson, PayloadTooLarge
+
+
+def read_json(raw_body: bytes, max_bytes: int, what: str = "one JSON record") -> Any:
+    if len(raw_body) > max_bytes:
+        raise PayloadTooLarge(f"request body is {len(raw_body)} bytes, over the limit of {max_bytes} bytes")
+    if not raw_body.strip():
+        raise MalformedJson(f"request body is empty; expected {what}")
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedJson(f"request body is not UTF-8 ({error.reason} at byte {error.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                          object_pairs_hook=_unique_keys)
+    except MalformedJson:
+        raise
+    except RecursionError:
+        raise MalformedJson("request body is nested too deeply") from None
+    except ValueError as error:
+        raise MalformedJson(f"request body is not valid JSON: {error}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedJson(f"request body is not standard JSON: {name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise MalformedJson(f"request body has a number out of the range of a double: {text[:40]}")
+    return value
+
+
+def _unique_keys(pairs: List[Tuple[str, Any]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise MalformedJson(f"request body has a duplicate key {key!r}")
+            seen.add(key)
+    return result

@@ -1,0 +1,122 @@
+"""Settings, read once from a mapping (``os.environ`` in production).
+
+Every variable is documented in the README. A missing or malformed value fails
+at once and names the variable.
+"""
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+MODEL_BUCKET = "MODEL_BUCKET"
+MODEL_KEY = "MODEL_KEY"
+MODEL_NAME = "MODEL_NAME"
+MODEL_TIMEOUT_MS = "MODEL_TIMEOUT_MS"
+MAX_MODEL_BYTES = "MAX_MODEL_BYTES"
+MAX_BODY_BYTES = "MAX_BODY_BYTES"
+MAX_BATCH_RECORDS = "MAX_BATCH_RECORDS"
+MAX_BATCH_BODY_BYTES = "MAX_BATCH_BODY_BYTES"
+LOAD_RETRY_MIN_SECONDS = "LOAD_RETRY_MIN_SECONDS"
+LOAD_RETRY_MAX_SECONDS = "LOAD_RETRY_MAX_SECONDS"
+API_KEY_REQUIRED = "API_KEY_REQUIRED"
+CLI_MODE = "AWS_CHALICE_CLI_MODE"
+LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
+
+# Lambda rejects invocation payloads over 6 MB, so bodies are bounded below it.
+LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_bucket: str
+    model_key: str
+    model_name: Optional[str] = None
+    model_timeout_ms: int = 10_000
+    max_model_bytes: int = 64 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    max_batch_records: int = 1000
+    max_batch_body_bytes: int = 5 * 1024 * 1024
+    load_retry_min_seconds: float = 1.0
+    load_retry_max_seconds: float = 60.0
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> "Settings":
+        defaults = cls.__dataclass_fields__
+        settings = cls(
+            model_bucket=_required(env, MODEL_BUCKET),
+            model_key=_required(env, MODEL_KEY),
+            model_name=env.get(MODEL_NAME) or None,
+            model_timeout_ms=_positive_int(env, MODEL_TIMEOUT_MS, defaults["model_timeout_ms"].default),
+            max_model_bytes=_positive_int(env, MAX_MODEL_BYTES, defaults["max_model_bytes"].default),
+            max_body_bytes=_positive_int(env, MAX_BODY_BYTES, defaults["max_body_bytes"].default),
+            max_batch_records=_positive_int(env, MAX_BATCH_RECORDS, defaults["max_batch_records"].default),
+            max_batch_body_bytes=_positive_int(
+                env, MAX_BATCH_BODY_BYTES, defaults["max_batch_body_bytes"].default),
+            load_retry_min_seconds=_positive_float(
+                env, LOAD_RETRY_MIN_SECONDS, defaults["load_retry_min_seconds"].default),
+            load_retry_max_seconds=_positive_float(
+                env, LOAD_RETRY_MAX_SECONDS, defaults["load_retry_max_seconds"].default),
+        )
+        for name, value in ((MAX_BODY_BYTES, settings.max_body_bytes),
+                            (MAX_BATCH_BODY_BYTES, settings.max_batch_body_bytes)):
+            if value > LAMBDA_PAYLOAD_LIMIT:
+                raise SettingsError(
+                    f"{name} must be at most {LAMBDA_PAYLOAD_LIMIT} (Lambda's payload limit), got {value}")
+        if settings.load_retry_max_seconds < settings.load_retry_min_seconds:
+            raise SettingsError(
+                f"{LOAD_RETRY_MAX_SECONDS} ({settings.load_retry_max_seconds}) must not be below "
+                f"{LOAD_RETRY_MIN_SECONDS} ({settings.load_retry_min_seconds})")
+        return settings
+
+
+def is_cli_mode(env: Mapping[str, str]) -> bool:
+    """True while the Chalice CLI imports ``app.py`` (deploy, package, ...)."""
+    return env.get(CLI_MODE, "").lower() == "true"
+
+
+def is_lambda(env: Mapping[str, str]) -> bool:
+    return bool(env.get(LAMBDA_FUNCTION_NAME))
+
+
+def api_key_required(env: Mapping[str, str]) -> bool:
+    """Deploy-time switch: the stage's routes require an API Gateway key."""
+    value = env.get(API_KEY_REQUIRED, "false").strip().lower()
+    if value not in ("true", "false"):
+        raise SettingsError(f"{API_KEY_REQUIRED} must be 'true' or 'false', got {value!r}")
+    return value == "true"
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is not set")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a positive integer, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a positive number, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name} must be a positive number, got {raw!r}")
+    return value

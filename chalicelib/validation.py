@@ -1,0 +1,337 @@
+"""Strict validation of a JSON record against a PFA input type.
+
+:func:`compile_validator` turns an Avro schema into a function that checks a
+parsed JSON value and converts it to the form titus expects (the form titus's
+own ``checkData`` produces: tagged unions, ``bytes`` for bytes/fixed, floats
+for float/double), so the engine can run with ``check=False``.
+
+Strict means: a string is not a number, a boolean is not a number, a missing
+field (without an Avro default) and an unknown field are errors. Errors are
+:class:`InvalidInput` naming the field path, the expected type and the value.
+"""
+
+import json
+from typing import Any, Callable, Dict, List, Optional
+
+from .avro_schema import NamedTypes, Schema, SchemaError, describe, field_names, full_name, type_kind, unwrap
+from .errors import InvalidInput
+
+Check = Callable[[Any], Any]
+
+_INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
+_LONG_RANGE = (-(2 ** 63), 2 ** 63 - 1)
+_JSON_KIND = {
+    "null": (type(None),), "boolean": (bool,), "int": (int,), "long": (int,), "float": (int, float),
+    "double": (int, float), "bytes": (str,), "string": (str,), "enum": (str,), "fixed": (str,),
+    "array": (list,), "map": (dict,), "record": (dict,),
+}
+
+
+class Mismatch(Exception):
+    """Raised inside a check; containers add their path segment on the way out."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path: List[str] = []
+
+    def field(self) -> Optional[str]:
+        if not self.path:
+            return None
+        text = ""
+        for segment in reversed(self.path):
+            text += segment if segment.startswith("[") or not text else "." + segment
+        return text
+
+
+def compile_validator(schema: Schema, map_keys: Optional[List[str]] = None) -> Callable[[Any], Any]:
+    """Return ``validate(value) -> converted value`` raising :class:`InvalidInput`.
+
+    ``map_keys`` gives a map-typed input the field contract of a record: exactly
+    these keys, all required (an exported model's features, for instance).
+    """
+    check = _Compiler().compile(schema, "")
+    if map_keys is not None and type_kind(unwrap(schema)) == "map":
+        check = _with_required_keys(check, unwrap(schema)["values"], map_keys)
+
+    def validate(value: Any) -> Any:
+        try:
+            return check(value)
+        except Mismatch as mismatch:
+            raise InvalidInput(mismatch.message, field=mismatch.field()) from None
+
+    return validate
+
+
+def _with_required_keys(check: Check, value_schema: Schema, keys: List[str]) -> Check:
+    required = frozenset(keys)
+    expected_names = ", ".join(keys)
+
+    def check_keys(value: Any) -> Any:
+        out = check(value)
+        if len(out) != len(required) or any(key not in required for key in out):
+            unknown = [key for key in out if key not in required]
+            if unknown:
+                mismatch = Mismatch(f"unknown field {unknown[0]!r}; expected fields: {expected_names}")
+                mismatch.path.append(unknown[0])
+                raise mismatch
+            missing = next(key for key in keys if key not in out)
+            mismatch = Mismatch(f"missing required field {missing!r} (expected {describe(value_schema)})")
+            mismatch.path.append(missing)
+            raise mismatch
+        return out
+    return check_keys
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """The received value as the caller wrote it, with its JSON type, cut to one short line."""
+    kind = _json_kind_name(value)
+    try:
+        text = json.dumps(value, allow_nan=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{kind} {text}" if kind not in ("null", "boolean") else text
+
+
+def _json_kind_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _expected(schema: Schema, value: Any) -> Mismatch:
+    return Mismatch(f"expected {describe(schema)}, got {shown(value)}")
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.named = NamedTypes()
+        self.compiled: Dict[str, Check] = {}
+
+    def compile(self, schema: Schema, namespace: str) -> Check:
+        schema = unwrap(schema)
+        kind = type_kind(schema)
+        if kind == "ref":
+            name = schema if isinstance(schema, str) else schema["type"]
+            target = self.named.resolve(name, namespace)
+            full = full_name(target, namespace)
+            return lambda value: self.compiled[full](value)
+        builder = getattr(self, "_" + kind, None)
+        if builder is None:
+            raise SchemaError(f"unsupported type {kind!r}")
+        return builder(schema, namespace)
+
+    # primitives -----------------------------------------------------------
+    def _null(self, schema: Schema, namespace: str) -> Check:
+        def check(value: Any) -> Any:
+            if value is not None:
+                raise _expected(schema, value)
+            return None
+        return check
+
+    def _boolean(self, schema: Schema, namespace: str) -> Check:
+        def check(value: Any) -> Any:
+            if value is not True and value is not False:
+                raise _expected(schema, value)
+            return value
+        return check
+
+    def _integer(self, schema: Schema, bounds: tuple) -> Check:
+        low, high = bounds
+
+        def check(value: Any) -> Any:
+            if type(value) is not int:
+                raise _expected(schema, value)
+            if not low <= value <= high:
+                raise Mismatch(f"expected {schema} (from {low} to {high}), got {shown(value)}")
+            return value
+        return check
+
+    def _int(self, schema: Schema, namespace: str) -> Check:
+        return self._integer(schema, _INT_RANGE)
+
+    def _long(self, schema: Schema, namespace: str) -> Check:
+        return self._integer(schema, _LONG_RANGE)
+
+    def _double(self, schema: Schema, namespace: str) -> Check:
+        def check(value: Any) -> Any:
+            kind = type(value)
+            if kind is float:
+                return value
+            if kind is int:
+                return float(value)
+            raise _expected(schema, value)
+        return check
+
+    _float = _double
+
+    def _string(self, schema: Schema, namespace: str) -> Check:
+        def check(value: Any) -> Any:
+            if type(value) is not str:
+                raise _expected(schema, value)
+            return value
+        return check
+
+    def _bytes(self, schema: Schema, namespace: str) -> Check:
+        def check(value: Any) -> Any:
+            if type(value) is not str:
+                raise _expected(schema, value)
+            try:
+                return value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise Mismatch(f"expected bytes (a string of code points 0-255, Avro's JSON encoding), "
+                               f"got {shown(value)}") from None
+        return check
+
+    # named ----------------------------------------------------------------
+    def _named(self, schema: Dict[str, Any], namespace: str, build: Callable[[str], Check]) -> Check:
+        full = self.named.register(schema, namespace)
+        inner_namespace = full.rsplit(".", 1)[0] if "." in full else ""
+        check = build(inner_namespace)
+        self.compiled[full] = check
+        return check
+
+    def _fixed(self, schema: Dict[str, Any], namespace: str) -> Check:
+        size = schema["size"]
+        as_bytes = self._bytes(schema, namespace)
+
+        def build(_: str) -> Check:
+            def check(value: Any) -> Any:
+                data = as_bytes(value)
+                if len(data) != size:
+                    raise Mismatch(f"expected {describe(schema)}, got {len(data)} bytes")
+                return data
+            return check
+        return self._named(schema, namespace, build)
+
+    def _enum(self, schema: Dict[str, Any], namespace: str) -> Check:
+        symbols = frozenset(schema["symbols"])
+
+        def build(_: str) -> Check:
+            def check(value: Any) -> Any:
+                if type(value) is not str or value not in symbols:
+                    raise _expected(schema, value)
+                return value
+            return check
+        return self._named(schema, namespace, build)
+
+    def _record(self, schema: Dict[str, Any], namespace: str) -> Check:
+        def build(inner_namespace: str) -> Check:
+            fields = []
+            for field in schema["fields"]:
+                field_check = self.compile(field["type"], inner_namespace)
+                has_default = "default" in field
+                default = field_check(field["default"]) if has_default else None
+                fields.append((field["name"], field_check, has_default, default, field["type"]))
+            names = frozenset(name for name, *_ in fields)
+            expected_names = ", ".join(field_names(schema))
+
+            def check(value: Any) -> Any:
+                if type(value) is not dict:
+                    raise _expected(schema, value)
+                out = {}
+                for name, field_check, has_default, default, field_type in fields:
+                    if name in value:
+                        try:
+                            out[name] = field_check(value[name])
+                        except Mismatch as mismatch:
+                            mismatch.path.append(name)
+                            raise
+                    elif has_default:
+                        out[name] = default
+                    else:
+                        mismatch = Mismatch(f"missing required field {name!r} (expected {describe(field_type)})")
+                        mismatch.path.append(name)
+                        raise mismatch
+                if len(value) > len(out) or any(key not in names for key in value):
+                    unknown = sorted(key for key in value if key not in names)
+                    mismatch = Mismatch(f"unknown field {unknown[0]!r}; expected fields: {expected_names}")
+                    mismatch.path.append(unknown[0])
+                    raise mismatch
+                return out
+            return check
+        # Register before building so a recursive record can refer to itself.
+        full = self.named.register(schema, namespace)
+        self.compiled[full] = lambda value: self.compiled[full + "#built"](value)
+        inner = full.rsplit(".", 1)[0] if "." in full else ""
+        built = build(inner)
+        self.compiled[full + "#built"] = built
+        self.compiled[full] = built
+        return built
+
+    # containers -----------------------------------------------------------
+    def _array(self, schema: Dict[str, Any], namespace: str) -> Check:
+        item = self.compile(schema["items"], namespace)
+
+        def check(value: Any) -> Any:
+            if type(value) is not list:
+                raise _expected(schema, value)
+            out = []
+            for index, element in enumerate(value):
+                try:
+                    out.append(item(element))
+                except Mismatch as mismatch:
+                    mismatch.path.append(f"[{index}]")
+                    raise
+            return out
+        return check
+
+    def _map(self, schema: Dict[str, Any], namespace: str) -> Check:
+        values = self.compile(schema["values"], namespace)
+
+        def check(value: Any) -> Any:
+            if type(value) is not dict:
+                raise _expected(schema, value)
+            out = {}
+            for key, element in value.items():
+                try:
+                    out[key] = values(element)
+                except Mismatch as mismatch:
+                    mismatch.path.append(key)
+                    raise
+            return out
+        return check
+
+    def _union(self, schema: List[Schema], namespace: str) -> Check:
+        members = []
+        for member in schema:
+            member = unwrap(member)
+            kind = type_kind(member)
+            target = member
+            if kind == "ref":
+                target = self.named.resolve(member if isinstance(member, str) else member["type"], namespace)
+                kind = type_kind(target)
+            check = self.compile(member, namespace)
+            tag = None if kind == "null" else (
+                full_name(target, namespace) if kind in ("record", "enum", "fixed") else kind)
+            members.append((tag, check, _JSON_KIND[kind]))
+
+        def check(value: Any) -> Any:
+            plausible = []
+            for tag, member_check, json_kinds in members:
+                if type(value) not in json_kinds:
+                    continue
+                try:
+                    converted = member_check(value)
+                except Mismatch as mismatch:
+                    plausible.append(mismatch)
+                    continue
+                return converted if tag is None else {tag: converted}
+            if len(plausible) == 1 and (plausible[0].path or type(value) in (dict, list)):
+                raise plausible[0]
+            raise _expected(schema, value)
+        return check

@@ -1,0 +1,143 @@
+"""The HTTP side: turn requests into service calls and results into responses.
+
+Views read the request, call :class:`ScoringService`, and shape the response.
+:func:`around_request` wraps every request: it gives it an id, turns every
+:class:`ServiceError` (and Chalice's own 405/415 answers) into the one error
+body, hides unexpected exceptions behind a generic 500, and writes one log line.
+"""
+
+import functools
+import time
+import uuid
+from typing import Any, Callable, Dict, Optional
+
+from chalice import ChaliceUnhandledError, Response
+from chalice.app import Request
+
+from .errors import InternalError, MethodNotAllowed, InvalidRequest, ServiceError, UnsupportedMediaType
+from .model_loader import LoadedModel
+from .request_body import read_json
+from .request_log import RequestLog
+from .wiring import Runtime
+
+JSON = "application/json"
+MODEL_NAME_HEADER = "X-Model-Name"
+MODEL_VERSION_HEADER = "X-Model-Version"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+class _Unexpected(ChaliceUnhandledError):
+    """Carries an unexpected exception out of a view to :func:`around_request`."""
+
+
+def _guarded(view: Callable[..., Response]) -> Callable[..., Response]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except ServiceError:
+            raise
+        except Exception as error:
+            raise _Unexpected(str(error)) from error
+    return wrapper
+
+
+@_guarded
+def predict(request: Request, runtime: Runtime) -> Response:
+    record = read_json(request.raw_body, runtime.settings.max_body_bytes)
+    body, model = runtime.service.predict(record)
+    return _ok(body, model)
+
+
+@_guarded
+def predict_batch(request: Request, runtime: Runtime) -> Response:
+    body = read_json(request.raw_body, runtime.settings.max_batch_body_bytes, what='{"records": [...]}')
+    result, model = runtime.service.predict_batch(body)
+    return _ok(result, model)
+
+
+@_guarded
+def describe_model(runtime: Runtime) -> Response:
+    body, model = runtime.service.describe()
+    return _ok(body, model)
+
+
+@_guarded
+def health(runtime_or_error: Callable[[], Runtime]) -> Response:
+    try:
+        status = runtime_or_error().service.health()
+    except ServiceError as error:
+        status = {"ready": False, "reason": error.message}
+    return Response(body=status, status_code=200 if status["ready"] else 503,
+                    headers={"Content-Type": JSON, "Cache-Control": "no-store"})
+
+
+def _ok(body: Dict[str, Any], model: LoadedModel) -> Response:
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": JSON, MODEL_NAME_HEADER: model.name, MODEL_VERSION_HEADER: model.version})
+
+
+def error_response(error: ServiceError, request_id: str) -> Response:
+    headers = {"Content-Type": JSON, **error.headers}
+    return Response(body=error.to_body(), status_code=error.status, headers=headers)
+
+
+def around_request(request: Request, get_response: Callable[[Request], Response], log: RequestLog) -> Response:
+    started = time.perf_counter()
+    request_id = _request_id(request)
+    try:
+        response = get_response(request)
+    except ServiceError as error:
+        response = error_response(error, request_id)
+    except _Unexpected as error:
+        log.exception(request_id, error.__cause__ or error, route=_route(request))
+        response = error_response(InternalError(f"internal error; request id {request_id}"), request_id)
+    else:
+        response = _as_service_error(response, request, request_id)
+    response.headers[REQUEST_ID_HEADER] = request_id
+    body = response.body if isinstance(response.body, dict) else {}
+    log.request(
+        request_id=request_id,
+        method=getattr(request, "method", None),
+        route=_route(request),
+        status=response.status_code,
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        model=response.headers.get(MODEL_NAME_HEADER),
+        model_version=response.headers.get(MODEL_VERSION_HEADER),
+        error=body.get("error", {}).get("code") if isinstance(body.get("error"), dict) else None,
+    )
+    return response
+
+
+def _as_service_error(response: Response, request: Request, request_id: str) -> Response:
+    """Chalice answers some requests itself ({"Code", "Message"}); give them our error body."""
+    body = response.body
+    if response.status_code < 400 or not (isinstance(body, dict) and "Code" in body):
+        return response
+    if response.status_code == 415:
+        content_type = request.headers.get("content-type", "")
+        error: ServiceError = UnsupportedMediaType(
+            f"expected Content-Type {JSON}, got {content_type!r}; send the record as JSON with the "
+            f"header 'Content-Type: {JSON}'")
+    elif response.status_code == 405:
+        allowed = response.headers.get("Allow", "")
+        error = MethodNotAllowed(f"method {request.method} is not allowed on {_route(request)}; allowed: {allowed}",
+                                 headers={"Allow": allowed})
+    elif response.status_code >= 500:
+        error = InternalError(f"internal error; request id {request_id}")
+    else:
+        error = InvalidRequest(str(body.get("Message", "invalid request")))
+    return error_response(error, request_id)
+
+
+def _request_id(request: Request) -> str:
+    context = getattr(request, "lambda_context", None)
+    request_id: Optional[str] = getattr(context, "aws_request_id", None)
+    if not request_id or request_id == "id":
+        request_id = str(uuid.uuid4())
+    return request_id
+
+
+def _route(request: Request) -> Optional[str]:
+    context = getattr(request, "context", None) or {}
+    return context.get("resourcePath")

@@ -1,0 +1,74 @@
+"""Building the service from settings: the one place that makes real AWS clients."""
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+import boto3
+from botocore.config import Config
+
+from .errors import ModelNotReady
+from .model_loader import ModelLoader
+from .model_store import ModelStore
+from .scoring import ScoringService
+from .settings import Settings, SettingsError
+
+# Fail fast: a slow S3 must not eat a request's whole time budget.
+_S3_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    service: ScoringService
+
+
+def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None) -> Runtime:
+    settings = Settings.from_mapping(environ)
+    client = s3_client if s3_client is not None else boto3.client("s3", config=_S3_CONFIG)
+    store = ModelStore(client, settings.model_bucket, settings.max_model_bytes)
+    loader = ModelLoader(
+        store, settings.model_key, name=settings.model_name, timeout_ms=settings.model_timeout_ms,
+        retry_min_seconds=settings.load_retry_min_seconds, retry_max_seconds=settings.load_retry_max_seconds)
+    return Runtime(settings, ScoringService(loader, settings.max_batch_records))
+
+
+class LazyRuntime:
+    """Builds the runtime on first use, once per container.
+
+    Settings are read then, not at import: the Chalice CLI imports ``app.py`` without
+    them, and the test client applies a stage's environment only during calls. A
+    misconfigured service stays up and answers 503 naming the setting.
+    """
+
+    def __init__(self, factory: Callable[[], Runtime]) -> None:
+        self._lock = threading.Lock()
+        self.configure(factory)
+
+    def configure(self, factory: Callable[[], Runtime]) -> None:
+        """Use ``factory`` from now on (a fresh container, as far as this app can tell)."""
+        with self._lock:
+            self._factory = factory
+            self._runtime: Optional[Runtime] = None
+            self._error: Optional[str] = None
+
+    def get(self) -> Runtime:
+        runtime = self._runtime
+        if runtime is not None:
+            return runtime
+        with self._lock:
+            if self._runtime is None and self._error is None:
+                try:
+                    self._runtime = self._factory()
+                except SettingsError as error:
+                    self._error = f"service misconfigured: {error}"
+            if self._runtime is None:
+                raise ModelNotReady(str(self._error))
+            return self._runtime
+
+    def warm(self) -> None:
+        """At cold start: read settings and load the model; failures are remembered, not raised."""
+        try:
+            self.get().service.warm()
+        except ModelNotReady:
+            pass
