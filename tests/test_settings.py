@@ -1,0 +1,50 @@
+import pytest
+
+from chalicelib.settings import Settings, SettingsError, api_key_required, is_cli_mode
+
+BASE = {"MODEL_BUCKET": "models", "MODEL_KEY": "m/sonar.pfa"}
+
+
+def test_defaults_from_the_two_required_settings():
+    settings = Settings.from_mapping(BASE)
+    assert (settings.model_bucket, settings.model_key, settings.model_name) == ("models", "m/sonar.pfa", None)
+    assert settings.max_body_bytes == 1024 * 1024
+    assert settings.max_batch_records == 1000
+    assert settings.load_retry_min_seconds == 1.0
+
+
+def test_every_setting_is_read():
+    settings = Settings.from_mapping({
+        **BASE, "MODEL_NAME": "sonar", "MODEL_TIMEOUT_MS": "250", "MAX_MODEL_BYTES": "1000",
+        "MAX_BODY_BYTES": "2048", "MAX_BATCH_RECORDS": "10", "MAX_BATCH_BODY_BYTES": "4096",
+        "LOAD_RETRY_MIN_SECONDS": "0.5", "LOAD_RETRY_MAX_SECONDS": "5"})
+    assert settings == Settings("models", "m/sonar.pfa", "sonar", 250, 1000, 2048, 10, 4096, 0.5, 5.0)
+
+
+@pytest.mark.parametrize("missing", ["MODEL_BUCKET", "MODEL_KEY"])
+def test_a_missing_setting_is_named(missing):
+    env = {key: value for key, value in BASE.items() if key != missing}
+    with pytest.raises(SettingsError, match=missing):
+        Settings.from_mapping(env)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("MAX_BODY_BYTES", "lots"), ("MAX_BATCH_RECORDS", "0"), ("MODEL_TIMEOUT_MS", "-1"),
+    ("LOAD_RETRY_MIN_SECONDS", "nan"), ("MAX_BATCH_BODY_BYTES", str(7 * 1024 * 1024)),
+])
+def test_a_malformed_setting_is_named_with_its_value(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_mapping({**BASE, name: value})
+
+
+def test_retry_bounds_must_be_ordered():
+    with pytest.raises(SettingsError, match="LOAD_RETRY_MAX_SECONDS"):
+        Settings.from_mapping({**BASE, "LOAD_RETRY_MIN_SECONDS": "10", "LOAD_RETRY_MAX_SECONDS": "1"})
+
+
+def test_deploy_time_switches():
+    assert api_key_required({"API_KEY_REQUIRED": "true"}) is True
+    assert api_key_required({}) is False
+    with pytest.raises(SettingsError, match="API_KEY_REQUIRED"):
+        api_key_required({"API_KEY_REQUIRED": "yes"})
+    assert is_cli_mode({"AWS_CHALICE_CLI_MODE": "true"}) and not is_cli_mode({})
