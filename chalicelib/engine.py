@@ -9,8 +9,10 @@ to numbers and drops unknown fields.
 import threading
 from typing import Any, Dict, Optional
 
+from .avro_schema import SchemaError
 from .errors import ModelError, ModelLoadError, ModelTimeout
 from .titus_compat import PFAEngine, titus_errors
+from .validation import compile_validator
 
 SUPPORTED_METHODS = ("map",)
 
@@ -29,8 +31,8 @@ class PfaModel:
         config = engine.config
         self.name: Optional[str] = document.get("name")
         self.method: str = config.method
-        self.input_schema: Any = config.input.jsonNode(set())
-        self.output_schema: Any = config.output.jsonNode(set())
+        self.input_schema: Any = _declared_or_resolved(document.get("input"), config.input)
+        self.output_schema: Any = _declared_or_resolved(document.get("output"), config.output)
         self.metadata: Dict[str, str] = dict(config.metadata or {})
         self.doc: Optional[str] = document.get("doc")
         self.pfa_version: Optional[int] = document.get("version")
@@ -70,6 +72,25 @@ class PfaModel:
             raise ModelError(f"the model raised an error: {_one_line(error)}", pfa_code=error.code) from None
         except titus_errors.PFAUserException as error:
             raise ModelError(f"the model raised an error: {_one_line(error)}", pfa_code=error.code) from None
+        except RecursionError:
+            raise ModelError("the model recursed too deeply") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError) as error:
+            # titus lets some failures inside its library functions escape as bare Python errors.
+            raise ModelError(f"the model failed: {type(error).__name__}: {_one_line(error)}") from None
+
+
+def _declared_or_resolved(declared: Any, avro_type: Any) -> Any:
+    """The type as the document declares it, when it stands alone; else titus's resolved form.
+
+    titus's form drops ``"default": null`` from record fields, which would make a
+    nullable field with a null default required.
+    """
+    resolved = avro_type.jsonNode(set())
+    try:
+        compile_validator(declared)
+    except (SchemaError, KeyError, TypeError, AttributeError):
+        return resolved
+    return declared
 
 
 def _one_line(error: BaseException, limit: int = 300) -> str:

@@ -14,7 +14,7 @@ costs nothing.
 """
 
 import math
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from .avro_schema import NamedTypes, Schema, full_name, type_kind, unwrap
 
@@ -103,7 +103,7 @@ class _Compiler:
 
     def _union(self, schema: List[Schema], namespace: str) -> Encode:
         self.needs_work = True
-        by_tag: Dict[str, Encode] = {}
+        by_tag: Dict[str, Tuple[Encode, Tuple[type, ...]]] = {}
         by_python_type: Dict[type, Encode] = {}
         for member in schema:
             member = unwrap(member)
@@ -113,20 +113,25 @@ class _Compiler:
                 target = self.named.resolve(member if isinstance(member, str) else member["type"], namespace)
                 kind = type_kind(target)
             encoder = self.compile(member, namespace)
-            tag = full_name(target, namespace) if kind in ("record", "enum", "fixed") else kind
-            by_tag[tag] = encoder
+            if kind == "null":
+                continue
+            plausible = _PYTHON_TYPES[kind] + ((int,) if kind in ("float", "double") else ())
+            by_tag[full_name(target, namespace) if kind in ("record", "enum", "fixed") else kind] = (encoder, plausible)
             if kind in ("record", "enum", "fixed"):
-                by_tag[target["name"]] = encoder
+                by_tag[target["name"]] = (encoder, plausible)
             for python_type in _PYTHON_TYPES.get(kind, ()):
                 by_python_type.setdefault(python_type, encoder)
 
         def encode(value: Any) -> Any:
             if value is None:
                 return None
+            # titus passes union values through in the tagged form {"double": 1.5} that
+            # validation gives it; a one-key map or record can look the same, so a tag
+            # only counts when the value under it could belong to that member.
             if type(value) is dict and len(value) == 1:
                 (tag, inner), = value.items()
-                if tag in by_tag:
-                    return by_tag[tag](inner)
+                if tag in by_tag and isinstance(inner, by_tag[tag][1]):
+                    return by_tag[tag][0](inner)
             for python_type, encoder in by_python_type.items():
                 if isinstance(value, python_type) and not (python_type is int and type(value) is bool):
                     return encoder(value)

@@ -173,7 +173,10 @@ class _Compiler:
             if kind is float:
                 return value
             if kind is int:
-                return float(value)
+                try:
+                    return float(value)
+                except OverflowError:
+                    raise Mismatch(f"expected {schema}, got an integer out of its range: {shown(value)}") from None
             raise _expected(schema, value)
         return check
 
