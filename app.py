@@ -35,11 +35,12 @@ def predict_batch():
     return web.predict_batch(app.current_request, runtime.get())
 
 
-@app.route("/model", methods=["GET"], api_key_required=KEY_REQUIRED)
+# GET routes take no body, so any Content-Type a monitoring tool sends is fine.
+@app.route("/model", methods=["GET"], content_types=["*/*"], api_key_required=KEY_REQUIRED)
 def describe_model():
     return web.describe_model(runtime.get())
 
 
-@app.route("/health", methods=["GET"])
+@app.route("/health", methods=["GET"], content_types=["*/*"])
 def health():
     return web.health(runtime.get)

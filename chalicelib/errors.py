@@ -51,11 +51,6 @@ class InvalidRequest(ServiceError):
     code = "invalid_request"
 
 
-class NotFound(ServiceError):
-    status = 404
-    code = "not_found"
-
-
 class MethodNotAllowed(ServiceError):
     status = 405
     code = "method_not_allowed"
