@@ -1,0 +1,93 @@
+"""Shared pytest fixtures. Test data lives in tests/data; nothing here reads outside the repo."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# `pytest` run as a script (not `python -m pytest`) would not see app.py, chalicelib or devtools.
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+from devtools.local_s3 import CONFLICTING_CLIENT_ENV, LocalS3, create_bucket  # noqa: E402
+from devtools.run_local import dev_model_location  # noqa: E402
+
+import app as app_module  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from chalicelib.wiring import build_runtime  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
+# Local S3: a real SeaweedFS server on 127.0.0.1 for the whole session (devtools/local_s3.py).
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def project_dir() -> Path:
+    """The repository root."""
+    return PROJECT_DIR
+
+
+# autouse: no test may reach real AWS, even one that builds a boto3 client without asking for S3.
+@pytest.fixture(scope="session", autouse=True)
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS3]:
+    """The running LocalS3; its client environment is in os.environ for the whole session.
+
+    Tests may kill() and restart() it (same ports and data), but must leave it running.
+    """
+    server = LocalS3(tmp_path_factory.mktemp("s3"))
+    server.start()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name in CONFLICTING_CLIENT_ENV:
+                patch.delenv(name, raising=False)
+            for name, value in server.client_environment().items():
+                patch.setenv(name, value)
+            yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3: LocalS3) -> BaseClient:
+    """A boto3 S3 client for the local server, built from the session environment."""
+    return boto3.client("s3")
+
+
+@pytest.fixture(scope="session")
+def model_bucket(s3_client: BaseClient, project_dir: Path) -> str:
+    """The dev stage's MODEL_BUCKET (versioned), holding models/sonar_naive_bayes.pfa at MODEL_KEY."""
+    bucket, key = dev_model_location(project_dir)
+    create_bucket(s3_client, bucket, versioned=True)
+    s3_client.upload_file(str(project_dir / "models" / "sonar_naive_bayes.pfa"), bucket, key)
+    return bucket
+
+
+@pytest.fixture
+def scratch_bucket(s3_client: BaseClient) -> str:
+    """A new, empty, versioned bucket with a unique name, for this test only."""
+    name = f"scratch-{uuid.uuid4().hex[:16]}"
+    create_bucket(s3_client, name, versioned=True)
+    return name
+
+
+# ----- end of local S3 fixtures; chalice Client fixtures go below -----------------------------
+
+
+@pytest.fixture(scope="session")
+def client(model_bucket: str) -> Iterator[Client]:
+    """Chalice's test client for the dev stage, serving the Sonar model from the local S3.
+
+    The app starts as a fresh container would: its runtime is built on the first call.
+    """
+    app_module.runtime.configure(lambda: build_runtime(os.environ))
+    with Client(app_module.app, stage_name="dev") as test_client:
+        yield test_client
