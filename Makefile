@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test clean
+.PHONY: venv run test check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ venv: $(STAMP)
 run: venv
 	$(PY) -m devtools.run_local
 
-test: venv
+# Lint and types, then every test: what CI runs.
+test: check
 	$(PY) -m pytest
+
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache

@@ -5,7 +5,7 @@ named types, naming the type a union member is tagged with, and describing a
 type in one short phrase for error messages.
 """
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 Schema = Any  # an Avro schema in its JSON form: a name, a list (union) or a dict
 
@@ -65,6 +65,19 @@ def unwrap(schema: Schema) -> Schema:
     return schema
 
 
+def union_member(member: Schema, named: NamedTypes, namespace: str) -> Tuple[Schema, str, Optional[str]]:
+    """(member, its kind with names resolved, the tag titus gives its values; None for null)."""
+    member = unwrap(member)
+    kind = type_kind(member)
+    target = member
+    if kind == "ref":
+        target = named.resolve(member if isinstance(member, str) else member["type"], namespace)
+        kind = type_kind(target)
+    if kind == "null":
+        return member, kind, None
+    return member, kind, full_name(target, namespace) if kind in NAMED else kind
+
+
 def describe(schema: Schema, depth: int = 0) -> str:
     """A short phrase naming a type: ``double``, ``map of double``, ``one of null | double``."""
     schema = unwrap(schema)
@@ -82,7 +95,8 @@ def describe(schema: Schema, depth: int = 0) -> str:
     if kind == "map":
         return "map of " + describe(schema["values"], depth + 1)
     if kind == "enum":
-        return f"enum {schema['name']} ({', '.join(schema['symbols'][:8])}{', ...' if len(schema['symbols']) > 8 else ''})"
+        symbols = schema["symbols"]
+        return f"enum {schema['name']} ({', '.join(symbols[:8])}{', ...' if len(symbols) > 8 else ''})"
     if kind == "fixed":
         return f"fixed {schema['name']} ({schema['size']} bytes)"
     return f"record {schema['name']}"

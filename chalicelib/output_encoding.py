@@ -16,7 +16,7 @@ costs nothing.
 import math
 from typing import Any, Callable, Dict, List, Tuple
 
-from .avro_schema import NamedTypes, Schema, full_name, type_kind, unwrap
+from .avro_schema import NamedTypes, Schema, full_name, type_kind, union_member, unwrap
 
 Encode = Callable[[Any], Any]
 
@@ -106,19 +106,12 @@ class _Compiler:
         by_tag: Dict[str, Tuple[Encode, Tuple[type, ...]]] = {}
         by_python_type: Dict[type, Encode] = {}
         for member in schema:
-            member = unwrap(member)
-            kind = type_kind(member)
-            target = member
-            if kind == "ref":
-                target = self.named.resolve(member if isinstance(member, str) else member["type"], namespace)
-                kind = type_kind(target)
+            member, kind, tag = union_member(member, self.named, namespace)
             encoder = self.compile(member, namespace)
-            if kind == "null":
+            if tag is None:
                 continue
             plausible = _PYTHON_TYPES[kind] + ((int,) if kind in ("float", "double") else ())
-            by_tag[full_name(target, namespace) if kind in ("record", "enum", "fixed") else kind] = (encoder, plausible)
-            if kind in ("record", "enum", "fixed"):
-                by_tag[target["name"]] = (encoder, plausible)
+            by_tag[tag] = by_tag[tag.rsplit(".", 1)[-1]] = (encoder, plausible)
             for python_type in _PYTHON_TYPES.get(kind, ()):
                 by_python_type.setdefault(python_type, encoder)
 

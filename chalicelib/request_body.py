@@ -6,12 +6,14 @@ double; no duplicate keys; bounded size. Every failure is a caller-facing error.
 
 import json
 import math
-from typing import Any, List, Tuple
+from typing import Any, List, Tuple, Union
 
 from .errors import MalformedJson, PayloadTooLarge
 
 
-def read_json(raw_body: bytes, max_bytes: int, what: str = "one JSON record") -> Any:
+def read_json(raw_body: Union[bytes, str], max_bytes: int, what: str = "one JSON record") -> Any:
+    if isinstance(raw_body, str):
+        raw_body = raw_body.encode("utf-8")
     if len(raw_body) > max_bytes:
         raise PayloadTooLarge(f"request body is {len(raw_body)} bytes, over the limit of {max_bytes} bytes")
     if not raw_body.strip():

@@ -29,36 +29,41 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+_DEFAULT_TIMEOUT_MS = 10_000
+_DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024
+_DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+_DEFAULT_MAX_BATCH_RECORDS = 1000
+_DEFAULT_MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024
+_DEFAULT_RETRY_MIN_SECONDS = 1.0
+_DEFAULT_RETRY_MAX_SECONDS = 60.0
+
+
 @dataclass(frozen=True)
 class Settings:
     model_bucket: str
     model_key: str
     model_name: Optional[str] = None
-    model_timeout_ms: int = 10_000
-    max_model_bytes: int = 64 * 1024 * 1024
-    max_body_bytes: int = 1024 * 1024
-    max_batch_records: int = 1000
-    max_batch_body_bytes: int = 5 * 1024 * 1024
-    load_retry_min_seconds: float = 1.0
-    load_retry_max_seconds: float = 60.0
+    model_timeout_ms: int = _DEFAULT_TIMEOUT_MS
+    max_model_bytes: int = _DEFAULT_MAX_MODEL_BYTES
+    max_body_bytes: int = _DEFAULT_MAX_BODY_BYTES
+    max_batch_records: int = _DEFAULT_MAX_BATCH_RECORDS
+    max_batch_body_bytes: int = _DEFAULT_MAX_BATCH_BODY_BYTES
+    load_retry_min_seconds: float = _DEFAULT_RETRY_MIN_SECONDS
+    load_retry_max_seconds: float = _DEFAULT_RETRY_MAX_SECONDS
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "Settings":
-        defaults = cls.__dataclass_fields__
         settings = cls(
             model_bucket=_required(env, MODEL_BUCKET),
             model_key=_required(env, MODEL_KEY),
             model_name=env.get(MODEL_NAME) or None,
-            model_timeout_ms=_positive_int(env, MODEL_TIMEOUT_MS, defaults["model_timeout_ms"].default),
-            max_model_bytes=_positive_int(env, MAX_MODEL_BYTES, defaults["max_model_bytes"].default),
-            max_body_bytes=_positive_int(env, MAX_BODY_BYTES, defaults["max_body_bytes"].default),
-            max_batch_records=_positive_int(env, MAX_BATCH_RECORDS, defaults["max_batch_records"].default),
-            max_batch_body_bytes=_positive_int(
-                env, MAX_BATCH_BODY_BYTES, defaults["max_batch_body_bytes"].default),
-            load_retry_min_seconds=_positive_float(
-                env, LOAD_RETRY_MIN_SECONDS, defaults["load_retry_min_seconds"].default),
-            load_retry_max_seconds=_positive_float(
-                env, LOAD_RETRY_MAX_SECONDS, defaults["load_retry_max_seconds"].default),
+            model_timeout_ms=_positive_int(env, MODEL_TIMEOUT_MS, _DEFAULT_TIMEOUT_MS),
+            max_model_bytes=_positive_int(env, MAX_MODEL_BYTES, _DEFAULT_MAX_MODEL_BYTES),
+            max_body_bytes=_positive_int(env, MAX_BODY_BYTES, _DEFAULT_MAX_BODY_BYTES),
+            max_batch_records=_positive_int(env, MAX_BATCH_RECORDS, _DEFAULT_MAX_BATCH_RECORDS),
+            max_batch_body_bytes=_positive_int(env, MAX_BATCH_BODY_BYTES, _DEFAULT_MAX_BATCH_BODY_BYTES),
+            load_retry_min_seconds=_positive_float(env, LOAD_RETRY_MIN_SECONDS, _DEFAULT_RETRY_MIN_SECONDS),
+            load_retry_max_seconds=_positive_float(env, LOAD_RETRY_MAX_SECONDS, _DEFAULT_RETRY_MAX_SECONDS),
         )
         for name, value in ((MAX_BODY_BYTES, settings.max_body_bytes),
                             (MAX_BATCH_BODY_BYTES, settings.max_batch_body_bytes)):

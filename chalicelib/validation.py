@@ -13,7 +13,17 @@ field (without an Avro default) and an unknown field are errors. Errors are
 import json
 from typing import Any, Callable, Dict, List, Optional
 
-from .avro_schema import NamedTypes, Schema, SchemaError, describe, field_names, full_name, type_kind, unwrap
+from .avro_schema import (
+    NamedTypes,
+    Schema,
+    SchemaError,
+    describe,
+    field_names,
+    full_name,
+    type_kind,
+    union_member,
+    unwrap,
+)
 from .errors import InvalidInput
 
 Check = Callable[[Any], Any]
@@ -257,14 +267,14 @@ class _Compiler:
                     elif has_default:
                         out[name] = default
                     else:
-                        mismatch = Mismatch(f"missing required field {name!r} (expected {describe(field_type)})")
-                        mismatch.path.append(name)
-                        raise mismatch
+                        missing = Mismatch(f"missing required field {name!r} (expected {describe(field_type)})")
+                        missing.path.append(name)
+                        raise missing
                 if len(value) > len(out) or any(key not in names for key in value):
                     unknown = sorted(key for key in value if key not in names)
-                    mismatch = Mismatch(f"unknown field {unknown[0]!r}; expected fields: {expected_names}")
-                    mismatch.path.append(unknown[0])
-                    raise mismatch
+                    extra = Mismatch(f"unknown field {unknown[0]!r}; expected fields: {expected_names}")
+                    extra.path.append(unknown[0])
+                    raise extra
                 return out
             return check
         # Register before building so a recursive record can refer to itself.
@@ -312,16 +322,8 @@ class _Compiler:
     def _union(self, schema: List[Schema], namespace: str) -> Check:
         members = []
         for member in schema:
-            member = unwrap(member)
-            kind = type_kind(member)
-            target = member
-            if kind == "ref":
-                target = self.named.resolve(member if isinstance(member, str) else member["type"], namespace)
-                kind = type_kind(target)
-            check = self.compile(member, namespace)
-            tag = None if kind == "null" else (
-                full_name(target, namespace) if kind in ("record", "enum", "fixed") else kind)
-            members.append((tag, check, _JSON_KIND[kind]))
+            member, kind, tag = union_member(member, self.named, namespace)
+            members.append((tag, self.compile(member, namespace), _JSON_KIND[kind]))
 
         def check(value: Any) -> Any:
             plausible = []

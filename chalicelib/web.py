@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Optional
 from chalice import ChaliceUnhandledError, Response
 from chalice.app import Request
 
-from .errors import InternalError, MethodNotAllowed, InvalidRequest, ServiceError, UnsupportedMediaType
+from .errors import InternalError, InvalidRequest, MethodNotAllowed, ServiceError, UnsupportedMediaType
 from .model_loader import LoadedModel
 from .request_body import read_json
 from .request_log import RequestLog
@@ -63,9 +63,9 @@ def describe_model(runtime: Runtime) -> Response:
 
 
 @_guarded
-def health(runtime_or_error: Callable[[], Runtime]) -> Response:
+def health(get_runtime: Callable[[], Runtime]) -> Response:
     try:
-        status = runtime_or_error().service.health()
+        status = get_runtime().service.health()
     except ServiceError as error:
         status = {"ready": False, "reason": error.message}
     return Response(body=status, status_code=200 if status["ready"] else 503,
@@ -77,8 +77,8 @@ def _ok(body: Dict[str, Any], model: LoadedModel) -> Response:
         "Content-Type": JSON, MODEL_NAME_HEADER: model.name, MODEL_VERSION_HEADER: model.version})
 
 
-def error_response(error: ServiceError, request_id: str) -> Response:
-    headers = {"Content-Type": JSON, **error.headers}
+def error_response(error: ServiceError) -> Response:
+    headers: Dict[str, Any] = {"Content-Type": JSON, **error.headers}
     return Response(body=error.to_body(), status_code=error.status, headers=headers)
 
 
@@ -88,10 +88,10 @@ def around_request(request: Request, get_response: Callable[[Request], Response]
     try:
         response = get_response(request)
     except ServiceError as error:
-        response = error_response(error, request_id)
+        response = error_response(error)
     except _Unexpected as error:
         log.exception(request_id, error.__cause__ or error, route=_route(request))
-        response = error_response(InternalError(f"internal error; request id {request_id}"), request_id)
+        response = error_response(InternalError(f"internal error; request id {request_id}"))
     else:
         response = _as_service_error(response, request, request_id)
     response.headers[REQUEST_ID_HEADER] = request_id
@@ -120,14 +120,14 @@ def _as_service_error(response: Response, request: Request, request_id: str) -> 
             f"expected Content-Type {JSON}, got {content_type!r}; send the record as JSON with the "
             f"header 'Content-Type: {JSON}'")
     elif response.status_code == 405:
-        allowed = response.headers.get("Allow", "")
+        allowed = str(response.headers.get("Allow", ""))
         error = MethodNotAllowed(f"method {request.method} is not allowed on {_route(request)}; allowed: {allowed}",
                                  headers={"Allow": allowed})
     elif response.status_code >= 500:
         error = InternalError(f"internal error; request id {request_id}")
     else:
         error = InvalidRequest(str(body.get("Message", "invalid request")))
-    return error_response(error, request_id)
+    return error_response(error)
 
 
 def _request_id(request: Request) -> str:

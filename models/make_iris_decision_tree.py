@@ -84,7 +84,7 @@ def main() -> None:
     with (HERE / "iris_decision_tree.sklearn_predictions.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["pred"] + [f"prob_{c}" for c in classes])
-        for label, probs in zip(model.predict(X), model.predict_proba(X)):
+        for label, probs in zip(model.predict(X), model.predict_proba(X), strict=True):
             writer.writerow([label] + [repr(float(p)) for p in probs])
 
 

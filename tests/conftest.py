@@ -17,13 +17,12 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from devtools.local_s3 import CONFLICTING_CLIENT_ENV, LocalS3, create_bucket  # noqa: E402
-from devtools.run_local import dev_model_location  # noqa: E402
+from chalice.test import Client  # noqa: E402
 
 import app as app_module  # noqa: E402
-from chalice.test import Client  # noqa: E402
 from chalicelib.wiring import build_runtime  # noqa: E402
-
+from devtools.local_s3 import CONFLICTING_CLIENT_ENV, LocalS3, create_bucket  # noqa: E402
+from devtools.run_local import dev_model_location  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Local S3: a real SeaweedFS server on 127.0.0.1 for the whole session (devtools/local_s3.py).

@@ -34,7 +34,7 @@ def test_all_208_sonar_rows_give_r_labels(client):
     labels = r_labels()
     answers = [json.loads(post(client, "/predict", row).body)["prediction"] for row in ROWS]
     assert answers[0] == "R"
-    assert sum(a == b for a, b in zip(answers, labels)) == len(labels) == 208
+    assert sum(a == b for a, b in zip(answers, labels, strict=True)) == len(labels) == 208
 
 
 def test_predict_names_the_model_and_version(client):

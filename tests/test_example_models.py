@@ -33,11 +33,12 @@ def test_toy_adds_100():
 
 def test_iris_tree_matches_scikit_learn():
     score = scorer("iris_decision_tree.pfa")
-    data, expected = rows(DATA / "iris.csv"), [r["pred"] for r in rows(MODELS / "iris_decision_tree.sklearn_predictions.csv")]
+    data = rows(DATA / "iris.csv")
+    expected = [r["pred"] for r in rows(MODELS / "iris_decision_tree.sklearn_predictions.csv")]
     assert len(data) == len(expected) == 150
     got = [score(json.dumps({f: float(row[c]) for c, f in IRIS_FIELDS.items()})) for row in data]
     assert got == expected
-    assert sum(g == row["Species"] for g, row in zip(got, data)) >= 145
+    assert sum(g == row["Species"] for g, row in zip(got, data, strict=True)) >= 145
 
 
 def test_sonar_naive_bayes_matches_r():

@@ -61,7 +61,8 @@ def test_any_batch_gets_predictions_or_a_4xx(client, records):
 
 
 @CLIENT_CHECKS
-@given(st.binary(max_size=200), st.sampled_from(["application/json", "text/plain", "", "application/json; charset=utf-8"]))
+@given(st.binary(max_size=200),
+       st.sampled_from(["application/json", "text/plain", "", "application/json; charset=utf-8"]))
 def test_any_bytes_with_any_content_type_get_an_answer(client, body, content_type):
     response = client.http.post("/predict", body=body, headers={"Content-Type": content_type} if content_type else {})
     assert response.status_code in (200, 400, 415, 422)

@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from test_api import ROW1
 
 PROJECT = Path(__file__).parent.parent

@@ -55,14 +55,15 @@ def validator(name):
 def assert_json_equal(actual, expected, where="output"):
     """Exact JSON types and values; doubles to rel=1e-12."""
     if type(expected) is float:
-        assert type(actual) is float and actual == pytest.approx(expected, rel=1e-12), f"{where}: {actual!r} != {expected!r}"
+        assert type(actual) is float, f"{where}: {actual!r} != {expected!r}"
+        assert actual == pytest.approx(expected, rel=1e-12), f"{where}: {actual!r} != {expected!r}"
     elif type(expected) is dict:
         assert type(actual) is dict and actual.keys() == expected.keys(), f"{where}: {actual!r} != {expected!r}"
         for key in expected:
             assert_json_equal(actual[key], expected[key], f"{where}.{key}")
     elif type(expected) is list:
         assert type(actual) is list and len(actual) == len(expected), f"{where}: {actual!r} != {expected!r}"
-        for index, (item, expected_item) in enumerate(zip(actual, expected)):
+        for index, (item, expected_item) in enumerate(zip(actual, expected, strict=True)):
             assert_json_equal(item, expected_item, f"{where}[{index}]")
     else:
         assert type(actual) is type(expected) and actual == expected, f"{where}: {actual!r} != {expected!r}"

@@ -36,7 +36,8 @@ def test_strict_errors_name_the_field_the_expected_type_and_the_value(value, fie
     error = invalid(POINT, value)
     assert error.field == field
     assert error.message == message
-    assert error.to_body() == {"error": {"code": "invalid_input", "message": message, **({"field": field} if field else {})}}
+    expected_body = {"code": "invalid_input", "message": message, **({"field": field} if field else {})}
+    assert error.to_body() == {"error": expected_body}
 
 
 @pytest.mark.parametrize("schema, good, bad", [
