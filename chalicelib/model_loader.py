@@ -9,24 +9,18 @@ so a missing or broken model never turns into a crash loop or a fetch per reques
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
-from .documents import parse_document
-from .engine import PfaModel
 from .errors import ModelLoadError, ModelNotReady
 from .model_store import ModelStore
-from .output_encoding import compile_encoder
-from .schema_examples import example_request
-from .validation import compile_validator
-
-INPUT_KEYS = "input_keys"
+from .served_model import ServedModel, compile_served
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadedModel:
-    """A compiled model with everything a request needs and where it came from."""
+    """A served model and where it came from."""
 
     name: str
     location: str
@@ -37,15 +31,10 @@ class LoadedModel:
     loaded_at: str
     fetch_ms: float
     compile_ms: float
-    model: PfaModel
-    validate: Callable[[Any], Any]
-    encode: Callable[[Any], Any]
-    example: Any
-    input_keys: Optional[List[str]] = field(default=None)
+    served: ServedModel
 
     def predict(self, record: Any) -> Any:
-        """Validate, score and encode one parsed JSON record."""
-        return self.encode(self.model.score(self.validate(record)))
+        return self.served.predict(record)
 
     def describe(self) -> Dict[str, Any]:
         return {
@@ -58,18 +47,8 @@ class LoadedModel:
             "loaded_at": self.loaded_at,
             "fetch_ms": round(self.fetch_ms, 3),
             "compile_ms": round(self.compile_ms, 3),
-            "method": self.model.method,
-            "doc": self.model.doc,
-            "metadata": self.model.metadata,
-            "input_schema": self.model.input_schema,
-            "output_schema": self.model.output_schema,
-            "input_keys": self.input_keys,
-            "example_request": self.example,
+            **self.served.describe(),
         }
-
-
-def compile_stored(document_bytes: bytes, key: str, timeout_ms: Optional[int]) -> PfaModel:
-    return PfaModel.compile(parse_document(document_bytes, key), timeout_ms=timeout_ms)
 
 
 class ModelLoader:
@@ -150,10 +129,9 @@ class ModelLoader:
         started = time.perf_counter()
         stored = self._store.fetch(self._key)
         fetched = time.perf_counter()
-        model = compile_stored(stored.data, self._key, self._timeout_ms)
-        input_keys = _input_keys(model.metadata)
-        loaded = LoadedModel(
-            name=self._name or model.name or _stem(self._key),
+        served = compile_served(stored.data, self._key, self._timeout_ms)
+        return LoadedModel(
+            name=self._name or served.model.name or _stem(self._key),
             location=stored.location,
             version=stored.version,
             etag=stored.etag,
@@ -162,20 +140,8 @@ class ModelLoader:
             loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
             fetch_ms=(fetched - started) * 1000,
             compile_ms=(time.perf_counter() - fetched) * 1000,
-            model=model,
-            validate=compile_validator(model.input_schema, map_keys=input_keys),
-            encode=compile_encoder(model.output_schema),
-            example=example_request(model.input_schema, model.metadata, input_keys),
-            input_keys=input_keys,
+            served=served,
         )
-        return loaded
-
-
-def _input_keys(metadata: Dict[str, str]) -> Optional[List[str]]:
-    raw = metadata.get(INPUT_KEYS)
-    if not raw:
-        return None
-    return [key.strip() for key in raw.split(",") if key.strip()]
 
 
 def _stem(key: str) -> str:

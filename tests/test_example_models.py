@@ -1,12 +1,10 @@
-"""The example models in models/ through the service's engine stack (validate, score, encode)."""
+"""The example models in models/, compiled and scored exactly as the service does."""
 
 import csv
 import json
 from pathlib import Path
 
-from chalicelib.engine import PfaModel
-from chalicelib.output_encoding import compile_encoder
-from chalicelib.validation import compile_validator
+from chalicelib.served_model import compile_served
 
 ROOT = Path(__file__).parent.parent
 MODELS, DATA = ROOT / "models", ROOT / "tests" / "data"
@@ -15,9 +13,8 @@ IRIS_FIELDS = {"Sepal.Length": "sepal_length", "Sepal.Width": "sepal_width",
 
 
 def scorer(name):
-    model = PfaModel.compile(json.loads((MODELS / name).read_text()))
-    validate, encode = compile_validator(model.input_schema), compile_encoder(model.output_schema)
-    return lambda body: encode(model.score(validate(json.loads(body))))
+    served = compile_served((MODELS / name).read_bytes(), name)
+    return lambda body: served.predict(json.loads(body))
 
 
 def rows(path):

@@ -118,6 +118,6 @@ def test_yaml_documents_are_read_by_their_suffix(store, clock):
 def test_the_sonar_document_declares_its_features_and_example(store, clock):
     store.objects["models/sonar_naive_bayes.pfa"] = SONAR
     model = loader_for(store, clock, key="models/sonar_naive_bayes.pfa").get()
-    assert model.input_keys == [f"V{i}" for i in range(1, 61)]
-    assert model.example["V1"] == 0.02 and model.predict(model.example) == "R"
+    assert model.served.input_keys == [f"V{i}" for i in range(1, 61)]
+    assert model.served.example["V1"] == 0.02 and model.predict(model.served.example) == "R"
     assert model.describe()["input_schema"] == {"type": "map", "values": ["null", "string", "double"]}
