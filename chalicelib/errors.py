@@ -51,6 +51,18 @@ class InvalidRequest(ServiceError):
     code = "invalid_request"
 
 
+class InvalidModelName(ServiceError):
+    status = 400
+    code = "invalid_model_name"
+
+
+class ModelNotFound(ServiceError):
+    """No model of that name is in the bucket."""
+
+    status = 404
+    code = "model_not_found"
+
+
 class MethodNotAllowed(ServiceError):
     status = 405
     code = "method_not_allowed"

@@ -1,0 +1,7 @@
+"""Tree ensembles to PFA (being written)."""
+
+from typing import Dict
+
+from .builder import Exporter
+
+EXPORTERS: Dict[type, Exporter] = {}
