@@ -41,6 +41,26 @@ def describe_model():
     return web.describe_model(runtime.get())
 
 
+@app.route("/models", methods=["GET"], content_types=["*/*"], api_key_required=KEY_REQUIRED)
+def list_models():
+    return web.list_models(runtime.get())
+
+
+@app.route("/models/{name}", methods=["GET"], content_types=["*/*"], api_key_required=KEY_REQUIRED)
+def describe_named_model(name):
+    return web.describe_model(runtime.get(), name)
+
+
+@app.route("/models/{name}/predict", methods=["POST"], api_key_required=KEY_REQUIRED)
+def predict_named(name):
+    return web.predict(app.current_request, runtime.get(), name)
+
+
+@app.route("/models/{name}/predict/batch", methods=["POST"], api_key_required=KEY_REQUIRED)
+def predict_batch_named(name):
+    return web.predict_batch(app.current_request, runtime.get(), name)
+
+
 @app.route("/health", methods=["GET"], content_types=["*/*"])
 def health():
     return web.health(runtime.get)

@@ -1,21 +1,38 @@
-"""Loading the model once per container, and knowing whether it is ready.
+"""One model: loaded once, kept up to date, and honest about whether it is ready.
 
-:class:`ModelLoader` fetches and compiles the document on first use (or when
-warmed at cold start), keeps the result for the life of the container, and
-after a failure answers "not ready, and why" until a backoff delay has passed,
-so a missing or broken model never turns into a crash loop or a fetch per request.
+:class:`ModelLoader` fetches and compiles its document on first use (or when
+warmed at cold start) and keeps it. After a failure it answers "not ready, and
+why" until a backoff delay has passed, so a missing or broken model never turns
+into a crash loop or an S3 request per call.
+
+Once loaded, it checks S3 for a newer version at most every ``refresh_seconds``
+(a conditional GET on the ETag). The check and the compile run off the request
+path (``background``); the new model replaces the old one in a single reference
+swap, so each request is answered wholly by one version. A new version that
+does not compile is not swapped in: the last good model keeps serving and
+:meth:`status` shows the failed version and why.
 """
 
-import os
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from .errors import ModelLoadError, ModelNotReady
-from .model_store import ModelStore
+from .errors import ModelLoadError, ModelNotFound, ModelNotReady, ServiceError
+from .model_store import DocumentMissing, ModelStore, StoredDocument
 from .served_model import ServedModel, compile_served
+
+Background = Callable[[Callable[[], None]], None]
+EventSink = Callable[..., None]
+
+
+def in_thread(task: Callable[[], None]) -> None:
+    threading.Thread(target=task, name="model-update", daemon=True).start()
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,9 @@ class LoadedModel:
     def predict(self, record: Any) -> Any:
         return self.served.predict(record)
 
+    def identity(self) -> Dict[str, str]:
+        return {"name": self.name, "version": self.version}
+
     def describe(self) -> Dict[str, Any]:
         return {
             "name": self.name,
@@ -52,98 +72,168 @@ class LoadedModel:
 
 
 class ModelLoader:
-    """Gives the loaded model, or raises :class:`ModelNotReady` with the reason.
+    """Gives the current model of one S3 key, or raises why there is none.
 
-    Thread-safe: concurrent first requests wait for one load.
+    Raises :class:`ModelNotFound` (404) when the document does not exist and
+    ``missing_is_not_found`` is set (named models), else :class:`ModelNotReady` (503).
+    Thread-safe.
     """
 
-    def __init__(self, store: ModelStore, key: str, name: Optional[str] = None,
-                 timeout_ms: Optional[int] = None, retry_min_seconds: float = 1.0,
-                 retry_max_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: ModelStore, key: str, name: str, *, timeout_ms: Optional[int] = None,
+                 retry_min_seconds: float = 1.0, retry_max_seconds: float = 60.0, refresh_seconds: float = 0.0,
+                 missing_is_not_found: bool = False, clock: Callable[[], float] = time.monotonic,
+                 background: Background = in_thread, on_event: EventSink = _ignore) -> None:
+        self.name = name
         self._store = store
         self._key = key
-        self._name = name
         self._timeout_ms = timeout_ms
         self._retry_min = retry_min_seconds
         self._retry_max = retry_max_seconds
+        self._refresh = refresh_seconds
+        self._missing_is_not_found = missing_is_not_found
         self._clock = clock
+        self._background = background
+        self._on_event = on_event
         self._lock = threading.Lock()
         self._model: Optional[LoadedModel] = None
         self._failures = 0
         self._next_attempt = 0.0
-        self._last_error: Optional[str] = None
+        self._last_error: Optional[ModelLoadError] = None
+        self._next_check = 0.0
+        self._checking = False
+        self._last_checked_at: Optional[str] = None
+        self._failed_update: Optional[Dict[str, Any]] = None
 
     @property
     def location(self) -> str:
-        return f"s3://{self._store.bucket}/{self._key}"
+        return self._store.location(self._key)
+
+    @property
+    def loaded(self) -> Optional[LoadedModel]:
+        return self._model
 
     def get(self) -> LoadedModel:
         model = self._model
         if model is not None:
+            if self._refresh and not self._checking and self._clock() >= self._next_check:
+                self._start_check()
             return model
         with self._lock:
             if self._model is not None:
                 return self._model
-            wait = self._next_attempt - self._clock()
-            if wait > 0:
-                raise ModelNotReady(f"model not loaded: {self._last_error}", retry_after=wait)
+            if self._next_attempt - self._clock() > 0:
+                raise self._not_available()
             try:
-                self._model = self._load()
+                stored, fetch_ms = self._fetch()
+                assert stored is not None
+                self._model = self._build(stored, fetch_ms)
             except ModelLoadError as error:
-                self._failed(str(error))
+                self._failed(error)
             except Exception as error:  # a bug must not take the container down
-                self._failed(f"unexpected {type(error).__name__} while loading: {error}")
+                self._failed(ModelLoadError(f"unexpected {type(error).__name__} while loading: {error}"))
             else:
                 self._failures = 0
                 self._last_error = None
+                self._next_check = self._clock() + self._refresh
+                self._on_event("model_loaded", model=self.name, version=self._model.version,
+                               compile_ms=round(self._model.compile_ms, 3))
                 return self._model
-            raise ModelNotReady(f"model not loaded: {self._last_error}",
-                                retry_after=self._next_attempt - self._clock())
+            raise self._not_available()
 
     def warm(self) -> None:
         """Try to load now (cold start); a failure is remembered, not raised."""
         try:
             self.get()
-        except ModelNotReady:
+        except ServiceError:
             pass
+
+    def check_for_update(self) -> None:
+        """Look for a newer version now and swap it in if it compiles (what the background check runs)."""
+        current = self._model
+        if current is None:
+            return
+        try:
+            stored, fetch_ms = self._fetch(unless_etag=current.etag)
+            if stored is None or (self._failed_update and stored.etag == self._failed_update["etag"]):
+                return
+            try:
+                fresh = self._build(stored, fetch_ms)
+            except ModelLoadError as error:
+                self._failed_update = {"version": stored.version, "etag": stored.etag, "reason": str(error),
+                                       "at": _now()}
+                self._on_event("model_update_failed", level="WARNING", model=self.name, version=stored.version,
+                               reason=str(error), serving=current.version)
+                return
+            self._model = fresh
+            self._failed_update = None
+            self._on_event("model_updated", model=self.name, version=fresh.version, previous=current.version)
+        except DocumentMissing as error:
+            with self._lock:
+                self._model = None
+                self._failed(error)
+            self._on_event("model_removed", model=self.name, version=current.version)
+        except Exception as error:  # S3 trouble: keep serving, try again at the next interval
+            self._on_event("model_update_check_failed", level="WARNING", model=self.name, reason=str(error))
+        finally:
+            self._last_checked_at = _now()
 
     def status(self) -> Dict[str, Any]:
         model = self._model
+        status: Dict[str, Any]
         if model is not None:
-            return {"ready": True, "model": {"name": model.name, "version": model.version,
-                                             "location": model.location, "loaded_at": model.loaded_at}}
-        status: Dict[str, Any] = {"ready": False, "location": self.location,
-                                  "reason": self._last_error or "model not loaded yet",
-                                  "failed_attempts": self._failures}
-        if self._failures:
-            status["next_attempt_in_seconds"] = round(max(0.0, self._next_attempt - self._clock()), 3)
+            status = {"ready": True, "model": {"name": model.name, "version": model.version,
+                                               "location": model.location, "loaded_at": model.loaded_at}}
+        else:
+            status = {"ready": False, "location": self.location,
+                      "reason": str(self._last_error) if self._last_error else "model not loaded yet",
+                      "failed_attempts": self._failures}
+            if self._failures:
+                status["next_attempt_in_seconds"] = round(max(0.0, self._next_attempt - self._clock()), 3)
         return status
 
-    def _failed(self, reason: str) -> None:
+    def update_status(self) -> Dict[str, Any]:
+        return {"last_checked_at": self._last_checked_at, "failed_update": self._failed_update,
+                "refresh_seconds": self._refresh}
+
+    def _start_check(self) -> None:
+        with self._lock:
+            if self._checking or self._clock() < self._next_check:
+                return
+            self._checking = True
+            self._next_check = self._clock() + self._refresh
+
+        def task() -> None:
+            try:
+                self.check_for_update()
+            finally:
+                self._checking = False
+        self._background(task)
+
+    def _not_available(self) -> ServiceError:
+        wait = max(0.0, self._next_attempt - self._clock())
+        if isinstance(self._last_error, DocumentMissing) and self._missing_is_not_found:
+            return ModelNotFound(f"no model named {self.name!r} ({self.location} does not exist)", field="name")
+        return ModelNotReady(f"model not loaded: {self._last_error}", retry_after=wait)
+
+    def _failed(self, error: ModelLoadError) -> None:
         self._failures += 1
         delay = min(self._retry_max, self._retry_min * 2 ** (self._failures - 1))
         self._next_attempt = self._clock() + delay
-        self._last_error = reason
+        self._last_error = error
 
-    def _load(self) -> LoadedModel:
+    def _fetch(self, unless_etag: Optional[str] = None) -> Tuple[Optional[StoredDocument], float]:
         started = time.perf_counter()
-        stored = self._store.fetch(self._key)
-        fetched = time.perf_counter()
+        stored = self._store.fetch(self._key, unless_etag=unless_etag)
+        return stored, (time.perf_counter() - started) * 1000
+
+    def _build(self, stored: StoredDocument, fetch_ms: float) -> LoadedModel:
+        started = time.perf_counter()
         served = compile_served(stored.data, self._key, self._timeout_ms)
         return LoadedModel(
-            name=self._name or served.model.name or _stem(self._key),
-            location=stored.location,
-            version=stored.version,
-            etag=stored.etag,
-            version_id=stored.version_id,
-            size_bytes=len(stored.data),
-            loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            fetch_ms=(fetched - started) * 1000,
-            compile_ms=(time.perf_counter() - fetched) * 1000,
-            served=served,
-        )
+            name=self.name, location=stored.location, version=stored.version, etag=stored.etag,
+            version_id=stored.version_id, size_bytes=len(stored.data), loaded_at=_now(),
+            fetch_ms=fetch_ms, compile_ms=(time.perf_counter() - started) * 1000, served=served)
 
 
-def _stem(key: str) -> str:
-    base = os.path.basename(key)
-    return base.split(".", 1)[0] or base
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

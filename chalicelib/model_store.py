@@ -1,15 +1,21 @@
-"""Fetching model documents from S3. The store is handed its boto3 client."""
+"""Reading model documents from S3. The store is handed its boto3 client."""
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import ModelLoadError
 
+_NOT_MODIFIED = ("304", "NotModified")
 _MISSING = ("NoSuchKey", "404", "NotFound", "NoSuchVersion")
 _NO_BUCKET = ("NoSuchBucket",)
 _DENIED = ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch")
+LIST_LIMIT = 1000
+
+
+class DocumentMissing(ModelLoadError):
+    """There is no document at that key (never uploaded, or deleted)."""
 
 
 @dataclass(frozen=True)
@@ -31,17 +37,24 @@ class StoredDocument:
 
 
 class ModelStore:
-    """Reads model documents from one bucket; errors become :class:`ModelLoadError`."""
+    """Reads model documents from one bucket; failures become :class:`ModelLoadError`."""
 
     def __init__(self, s3_client: Any, bucket: str, max_bytes: int) -> None:
         self._s3 = s3_client
         self.bucket = bucket
         self._max_bytes = max_bytes
 
-    def fetch(self, key: str) -> StoredDocument:
-        where = f"s3://{self.bucket}/{key}"
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def fetch(self, key: str, unless_etag: Optional[str] = None) -> Optional[StoredDocument]:
+        """The document at ``key``; None if its ETag is still ``unless_etag`` (a conditional GET)."""
+        where = self.location(key)
+        request: Dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if unless_etag:
+            request["IfNoneMatch"] = f'"{unless_etag}"'
         try:
-            response = self._s3.get_object(Bucket=self.bucket, Key=key)
+            response = self._s3.get_object(**request)
             size = response.get("ContentLength") or 0
             if size > self._max_bytes:
                 response["Body"].close()
@@ -49,20 +62,37 @@ class ModelStore:
                                      f"({self._max_bytes})")
             data = response["Body"].read()
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in _MISSING:
-                raise ModelLoadError(f"the model document {where} does not exist") from None
-            if code in _NO_BUCKET:
-                raise ModelLoadError(f"the model bucket {self.bucket!r} does not exist") from None
-            if code in _DENIED:
-                raise ModelLoadError(f"access to {where} was denied ({code})") from None
-            raise ModelLoadError(f"S3 refused to read {where}: {code or 'error'}") from None
+            code = _code(error)
+            if code in _NOT_MODIFIED:
+                return None
+            raise self._failure(code, where) from None
         except BotoCoreError as error:
             raise ModelLoadError(f"S3 is unreachable while reading {where}: {type(error).__name__}") from None
-        return StoredDocument(
-            bucket=self.bucket,
-            key=key,
-            data=data,
-            etag=str(response.get("ETag", "")).strip('"'),
-            version_id=response.get("VersionId"),
-        )
+        return StoredDocument(bucket=self.bucket, key=key, data=data,
+                              etag=str(response.get("ETag", "")).strip('"'), version_id=response.get("VersionId"))
+
+    def list(self, prefix: str) -> List[Dict[str, Any]]:
+        """Objects under ``prefix`` (at most :data:`LIST_LIMIT`): key, etag, size, last_modified."""
+        where = self.location(prefix)
+        try:
+            response = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=LIST_LIMIT)
+        except ClientError as error:
+            raise self._failure(_code(error), where) from None
+        except BotoCoreError as error:
+            raise ModelLoadError(f"S3 is unreachable while listing {where}: {type(error).__name__}") from None
+        return [{"key": item["Key"], "etag": str(item.get("ETag", "")).strip('"'), "size_bytes": item.get("Size"),
+                 "last_modified": item["LastModified"].isoformat().replace("+00:00", "Z")}
+                for item in response.get("Contents", [])]
+
+    def _failure(self, code: str, where: str) -> ModelLoadError:
+        if code in _MISSING:
+            return DocumentMissing(f"the model document {where} does not exist")
+        if code in _NO_BUCKET:
+            return ModelLoadError(f"the model bucket {self.bucket!r} does not exist")
+        if code in _DENIED:
+            return ModelLoadError(f"access to {where} was denied ({code})")
+        return ModelLoadError(f"S3 refused {where}: {code or 'error'}")
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

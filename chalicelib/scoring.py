@@ -1,30 +1,34 @@
-"""What the routes do, apart from HTTP: score one record or a batch, describe
-the model, report health."""
+"""What the routes do, apart from HTTP: score one record or a batch with a model
+(the default model, or one by name), describe models, report health."""
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from .errors import InvalidRequest, PayloadTooLarge, ServiceError
-from .model_loader import LoadedModel, ModelLoader
+from .errors import InvalidRequest, ModelLoadError, ModelNotReady, PayloadTooLarge, ServiceError
+from .model_loader import LoadedModel
+from .model_names import name_from_key
+from .model_registry import ModelRegistry
+from .model_store import ModelStore
 from .validation import shown
 
 BATCH_FIELD = "records"
 
 
 class ScoringService:
-    def __init__(self, loader: ModelLoader, max_batch_records: int) -> None:
-        self._loader = loader
+    def __init__(self, registry: ModelRegistry, store: ModelStore, max_batch_records: int) -> None:
+        self._registry = registry
+        self._store = store
         self.max_batch_records = max_batch_records
 
     def warm(self) -> None:
-        self._loader.warm()
+        self._registry.default.warm()
 
-    def predict(self, record: Any) -> Tuple[Dict[str, Any], LoadedModel]:
-        model = self._loader.get()
-        return {"prediction": model.predict(record), "model": _identity(model)}, model
+    def predict(self, record: Any, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
+        model = self._registry.get(name)
+        return {"prediction": model.predict(record), "model": model.identity()}, model
 
-    def predict_batch(self, body: Any) -> Tuple[Dict[str, Any], LoadedModel]:
+    def predict_batch(self, body: Any, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         records = self._batch_records(body)
-        model = self._loader.get()
+        model = self._registry.get(name)
         predictions: List[Any] = []
         errors: List[Dict[str, Any]] = []
         for index, record in enumerate(records):
@@ -33,18 +37,34 @@ class ScoringService:
             except ServiceError as error:
                 predictions.append(None)
                 errors.append({"index": index, **error.to_body()["error"]})
-        return {"predictions": predictions, "errors": errors, "model": _identity(model)}, model
+        return {"predictions": predictions, "errors": errors, "model": model.identity()}, model
 
-    def describe(self) -> Tuple[Dict[str, Any], LoadedModel]:
-        model = self._loader.get()
-        return model.describe(), model
+    def describe(self, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
+        loader = self._registry.default if name is None else self._registry.loader(name)
+        model = self._registry.get(name)
+        return {**model.describe(), "update": loader.update_status()}, model
+
+    def list_models(self) -> Dict[str, Any]:
+        """Every model document under the prefix in S3, and which of them this container has loaded."""
+        try:
+            objects = self._store.list(self._registry.prefix)
+        except ModelLoadError as error:
+            raise ModelNotReady(f"cannot list models: {error}") from None
+        loaded = self._registry.loaded()
+        models = []
+        for item in objects:
+            name = name_from_key(self._registry.prefix, item["key"])
+            if name is None:
+                continue
+            model = loaded.get(name)
+            models.append({"name": name, "loaded": model is not None, "version": model.version if model else None,
+                           "location": self._store.location(item["key"]), "etag": item["etag"],
+                           "size_bytes": item["size_bytes"], "last_modified": item["last_modified"]})
+        return {"models": models, "default": self._registry.default_name}
 
     def health(self) -> Dict[str, Any]:
-        try:
-            self._loader.get()
-        except ServiceError:
-            pass
-        return self._loader.status()
+        self._registry.default.warm()
+        return {**self._registry.default.status(), "loaded_models": len(self._registry.loaded())}
 
     def _batch_records(self, body: Any) -> List[Any]:
         if type(body) is not dict:
@@ -60,9 +80,5 @@ class ScoringService:
             raise InvalidRequest(f"expected an array of records, got {shown(records)}", field=BATCH_FIELD)
         if len(records) > self.max_batch_records:
             raise PayloadTooLarge(f"expected at most {self.max_batch_records} records (MAX_BATCH_RECORDS), "
-                                 f"got {len(records)}", field=BATCH_FIELD)
+                                  f"got {len(records)}", field=BATCH_FIELD)
         return records
-
-
-def _identity(model: LoadedModel) -> Dict[str, str]:
-    return {"name": model.name, "version": model.version}

@@ -10,6 +10,10 @@ from typing import Mapping, Optional
 MODEL_BUCKET = "MODEL_BUCKET"
 MODEL_KEY = "MODEL_KEY"
 MODEL_NAME = "MODEL_NAME"
+MODELS_PREFIX = "MODELS_PREFIX"
+MAX_LOADED_MODELS = "MAX_LOADED_MODELS"
+MAX_LOADED_MODEL_BYTES = "MAX_LOADED_MODEL_BYTES"
+MODEL_REFRESH_SECONDS = "MODEL_REFRESH_SECONDS"
 MODEL_TIMEOUT_MS = "MODEL_TIMEOUT_MS"
 MAX_MODEL_BYTES = "MAX_MODEL_BYTES"
 MAX_BODY_BYTES = "MAX_BODY_BYTES"
@@ -36,6 +40,10 @@ _DEFAULT_MAX_BATCH_RECORDS = 1000
 _DEFAULT_MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024
 _DEFAULT_RETRY_MIN_SECONDS = 1.0
 _DEFAULT_RETRY_MAX_SECONDS = 60.0
+_DEFAULT_MODELS_PREFIX = "models/"
+_DEFAULT_MAX_LOADED_MODELS = 32
+_DEFAULT_MAX_LOADED_MODEL_BYTES = 128 * 1024 * 1024
+_DEFAULT_REFRESH_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,10 @@ class Settings:
     max_batch_body_bytes: int = _DEFAULT_MAX_BATCH_BODY_BYTES
     load_retry_min_seconds: float = _DEFAULT_RETRY_MIN_SECONDS
     load_retry_max_seconds: float = _DEFAULT_RETRY_MAX_SECONDS
+    models_prefix: str = _DEFAULT_MODELS_PREFIX
+    max_loaded_models: int = _DEFAULT_MAX_LOADED_MODELS
+    max_loaded_model_bytes: int = _DEFAULT_MAX_LOADED_MODEL_BYTES
+    model_refresh_seconds: float = _DEFAULT_REFRESH_SECONDS
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "Settings":
@@ -64,6 +76,11 @@ class Settings:
             max_batch_body_bytes=_positive_int(env, MAX_BATCH_BODY_BYTES, _DEFAULT_MAX_BATCH_BODY_BYTES),
             load_retry_min_seconds=_positive_float(env, LOAD_RETRY_MIN_SECONDS, _DEFAULT_RETRY_MIN_SECONDS),
             load_retry_max_seconds=_positive_float(env, LOAD_RETRY_MAX_SECONDS, _DEFAULT_RETRY_MAX_SECONDS),
+            models_prefix=_prefix(env),
+            max_loaded_models=_positive_int(env, MAX_LOADED_MODELS, _DEFAULT_MAX_LOADED_MODELS),
+            max_loaded_model_bytes=_positive_int(env, MAX_LOADED_MODEL_BYTES, _DEFAULT_MAX_LOADED_MODEL_BYTES),
+            model_refresh_seconds=_positive_float(env, MODEL_REFRESH_SECONDS, _DEFAULT_REFRESH_SECONDS,
+                                                  zero_allowed=True),
         )
         for name, value in ((MAX_BODY_BYTES, settings.max_body_bytes),
                             (MAX_BATCH_BODY_BYTES, settings.max_batch_body_bytes)):
@@ -114,14 +131,22 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive_float(env: Mapping[str, str], name: str, default: float, zero_allowed: bool = False) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
+    kind = "a number >= 0" if zero_allowed else "a positive number"
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a positive number, got {raw!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{name} must be a positive number, got {raw!r}")
+        raise SettingsError(f"{name} must be {kind}, got {raw!r}") from None
+    if not (value >= 0 if zero_allowed else value > 0) or value == float("inf"):
+        raise SettingsError(f"{name} must be {kind}, got {raw!r}")
     return value
+
+
+def _prefix(env: Mapping[str, str]) -> str:
+    prefix = env.get(MODELS_PREFIX, _DEFAULT_MODELS_PREFIX).strip()
+    if prefix.startswith("/") or ".." in prefix or (prefix and not prefix.endswith("/")):
+        raise SettingsError(f"{MODELS_PREFIX} must be a folder like 'models/' (ending in '/'), got {prefix!r}")
+    return prefix

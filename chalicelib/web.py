@@ -43,23 +43,28 @@ def _guarded(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 @_guarded
-def predict(request: Request, runtime: Runtime) -> Response:
+def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
     record = read_json(request.raw_body, runtime.settings.max_body_bytes)
-    body, model = runtime.service.predict(record)
+    body, model = runtime.service.predict(record, name)
     return _ok(body, model)
 
 
 @_guarded
-def predict_batch(request: Request, runtime: Runtime) -> Response:
+def predict_batch(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
     body = read_json(request.raw_body, runtime.settings.max_batch_body_bytes, what='{"records": [...]}')
-    result, model = runtime.service.predict_batch(body)
+    result, model = runtime.service.predict_batch(body, name)
     return _ok(result, model)
 
 
 @_guarded
-def describe_model(runtime: Runtime) -> Response:
-    body, model = runtime.service.describe()
+def describe_model(runtime: Runtime, name: Optional[str] = None) -> Response:
+    body, model = runtime.service.describe(name)
     return _ok(body, model)
+
+
+@_guarded
+def list_models(runtime: Runtime) -> Response:
+    return Response(body=runtime.service.list_models(), status_code=200, headers={"Content-Type": JSON})
 
 
 @_guarded

@@ -8,8 +8,10 @@ import boto3
 from botocore.config import Config
 
 from .errors import ModelNotReady
-from .model_loader import ModelLoader
+from .model_loader import Background, EventSink, ModelLoader, in_thread
+from .model_registry import ModelRegistry
 from .model_store import ModelStore
+from .request_log import RequestLog
 from .scoring import ScoringService
 from .settings import Settings, SettingsError
 
@@ -23,14 +25,23 @@ class Runtime:
     service: ScoringService
 
 
-def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None) -> Runtime:
+def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
+                  background: Background = in_thread, on_event: Optional[EventSink] = None) -> Runtime:
     settings = Settings.from_mapping(environ)
     client = s3_client if s3_client is not None else boto3.client("s3", config=_S3_CONFIG)
     store = ModelStore(client, settings.model_bucket, settings.max_model_bytes)
-    loader = ModelLoader(
-        store, settings.model_key, name=settings.model_name, timeout_ms=settings.model_timeout_ms,
-        retry_min_seconds=settings.load_retry_min_seconds, retry_max_seconds=settings.load_retry_max_seconds)
-    return Runtime(settings, ScoringService(loader, settings.max_batch_records))
+    events = on_event or RequestLog().event
+
+    def make_loader(key: str, name: str, missing_is_not_found: bool) -> ModelLoader:
+        return ModelLoader(
+            store, key, name, timeout_ms=settings.model_timeout_ms,
+            retry_min_seconds=settings.load_retry_min_seconds, retry_max_seconds=settings.load_retry_max_seconds,
+            refresh_seconds=settings.model_refresh_seconds, missing_is_not_found=missing_is_not_found,
+            background=background, on_event=events)
+
+    registry = ModelRegistry(make_loader, settings.models_prefix, settings.model_key, settings.model_name,
+                             settings.max_loaded_models, settings.max_loaded_model_bytes)
+    return Runtime(settings, ScoringService(registry, store, settings.max_batch_records))
 
 
 class LazyRuntime:
@@ -67,7 +78,7 @@ class LazyRuntime:
             return self._runtime
 
     def warm(self) -> None:
-        """At cold start: read settings and load the model; failures are remembered, not raised."""
+        """At cold start: read settings and load the default model; failures are remembered, not raised."""
         try:
             self.get().service.warm()
         except ModelNotReady:

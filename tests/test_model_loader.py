@@ -1,15 +1,16 @@
 """The loader's lifecycle, with a small in-memory store and a hand-driven clock."""
 
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 import pytest
 
-from chalicelib.errors import ModelLoadError, ModelNotReady
+from chalicelib.errors import ModelNotFound, ModelNotReady
 from chalicelib.model_loader import ModelLoader
-from chalicelib.model_store import StoredDocument
+from chalicelib.model_store import DocumentMissing, StoredDocument
 
 TOY = b'{"name": "toy", "input": "double", "output": "double", "action": [{"+": ["input", 100]}]}'
+TOY_200 = TOY.replace(b"100", b"200")
 SONAR = (Path(__file__).parent.parent / "models" / "sonar_naive_bayes.pfa").read_bytes()
 
 
@@ -22,12 +23,16 @@ class DictStore:
         self.objects: Dict[str, bytes] = {}
         self.fetches = 0
 
-    def fetch(self, key: str) -> StoredDocument:
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def fetch(self, key: str, unless_etag: Optional[str] = None) -> Optional[StoredDocument]:
         self.fetches += 1
         if key not in self.objects:
-            raise ModelLoadError(f"the model document s3://models/{key} does not exist")
+            raise DocumentMissing(f"the model document s3://models/{key} does not exist")
         data = self.objects[key]
-        return StoredDocument(self.bucket, key, data, etag=f"etag-{len(data)}", version_id=None)
+        etag = f"etag-{hash(data) & 0xFFFF}"
+        return None if etag == unless_etag else StoredDocument(self.bucket, key, data, etag=etag, version_id=None)
 
 
 class Clock:
@@ -49,7 +54,8 @@ def clock():
 
 
 def loader_for(store, clock, key="toy.pfa", **kwargs):
-    return ModelLoader(store, key, clock=clock, retry_min_seconds=1, retry_max_seconds=4, **kwargs)
+    return ModelLoader(store, key, "toy", clock=clock, retry_min_seconds=1, retry_max_seconds=4,
+                       background=lambda task: task(), **kwargs)
 
 
 def test_loads_once_and_keeps_the_model(store, clock):
@@ -58,7 +64,7 @@ def test_loads_once_and_keeps_the_model(store, clock):
     model = loader.get()
     assert loader.get() is model and store.fetches == 1
     assert model.predict(3.14) == pytest.approx(103.14)
-    assert (model.name, model.version, model.location) == ("toy", f"etag-{len(TOY)}", "s3://models/toy.pfa")
+    assert (model.name, model.version, model.location) == ("toy", model.etag, "s3://models/toy.pfa")
     assert model.compile_ms > 0 and model.loaded_at.endswith("Z")
     assert loader.status()["ready"] is True
 
@@ -121,3 +127,47 @@ def test_the_sonar_document_declares_its_features_and_example(store, clock):
     assert model.served.input_keys == [f"V{i}" for i in range(1, 61)]
     assert model.served.example["V1"] == 0.02 and model.predict(model.served.example) == "R"
     assert model.describe()["input_schema"] == {"type": "map", "values": ["null", "string", "double"]}
+
+
+def test_a_new_version_is_swapped_in_after_the_refresh_interval(store, clock):
+    store.objects["toy.pfa"] = TOY
+    loader = loader_for(store, clock, refresh_seconds=30)
+    old = loader.get()
+    store.objects["toy.pfa"] = TOY_200
+    assert loader.get() is old, "not before the interval"
+    clock.now += 30
+    assert loader.get() is old, "the request that notices the change is still served by the old version"
+    new = loader.get()
+    assert new.predict(1.0) == 201.0 and new.version != old.version
+    fetches = store.fetches
+    clock.now += 30
+    loader.get()
+    assert loader.get() is new and store.fetches == fetches + 1, "an unchanged document is one conditional GET"
+
+
+def test_a_broken_new_version_keeps_the_last_good_model_serving_and_says_why(store, clock):
+    store.objects["toy.pfa"] = TOY
+    loader = loader_for(store, clock, refresh_seconds=30)
+    good = loader.get()
+    store.objects["toy.pfa"] = b'{"input": "double", "output": "double", "action": [{"nope": []}]}'
+    clock.now += 30
+    loader.get()
+    assert loader.get() is good
+    failed = loader.update_status()["failed_update"]
+    assert "does not compile" in failed["reason"] and failed["version"] != good.version
+    store.objects["toy.pfa"] = TOY_200
+    clock.now += 30
+    loader.get()
+    assert loader.get().predict(0.0) == 200.0 and loader.update_status()["failed_update"] is None
+
+
+def test_a_deleted_named_model_stops_serving(store, clock):
+    store.objects["toy.pfa"] = TOY
+    loader = loader_for(store, clock, refresh_seconds=30, missing_is_not_found=True)
+    loader.get()
+    del store.objects["toy.pfa"]
+    clock.now += 30
+    loader.get()
+    with pytest.raises(ModelNotFound, match="no model named 'toy'") as caught:
+        loader.get()
+    assert caught.value.status == 404

@@ -1,0 +1,85 @@
+"""Many models in one container: loaded lazily by name, kept within a bound.
+
+Each name gets a :class:`ModelLoader` on first use. Loaded models are kept in
+least-recently-used order and evicted beyond ``max_models`` or beyond
+``max_bytes`` of documents (the default model is never evicted). Names that do
+not load (unknown, broken) are remembered separately, in a small bounded list,
+so requests for made-up names cannot push real models out.
+"""
+
+import threading
+from collections import OrderedDict
+from typing import Callable, Dict, Optional
+
+from .model_loader import LoadedModel, ModelLoader
+from .model_names import check_model_name, model_key, name_from_key
+
+LoaderFactory = Callable[[str, str, bool], ModelLoader]  # (key, name, missing_is_not_found) -> loader
+_UNLOADED_LIMIT = 256
+
+
+class ModelRegistry:
+    def __init__(self, make_loader: LoaderFactory, prefix: str, default_key: str,
+                 default_name: Optional[str], max_models: int, max_bytes: int) -> None:
+        self.prefix = prefix
+        self._make_loader = make_loader
+        self._max_models = max_models
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._loaders: "OrderedDict[str, ModelLoader]" = OrderedDict()
+        as_named = name_from_key(prefix, default_key)
+        self.default_name = default_name or as_named or _stem(default_key)
+        # The default model is also reachable by name when it lives under the prefix.
+        self._default = make_loader(default_key, self.default_name, False)
+        if as_named is not None:
+            self._loaders[as_named] = self._default
+
+    @property
+    def default(self) -> ModelLoader:
+        return self._default
+
+    def loader(self, name: str) -> ModelLoader:
+        check_model_name(name)
+        with self._lock:
+            loader = self._loaders.get(name)
+            if loader is None:
+                loader = self._make_loader(model_key(self.prefix, name), name, True)
+                self._loaders[name] = loader
+            self._loaders.move_to_end(name)
+            return loader
+
+    def get(self, name: Optional[str] = None) -> LoadedModel:
+        """The current model of ``name`` (the default model when None)."""
+        loader = self._default if name is None else self.loader(name)
+        was_loaded = loader.loaded is not None
+        model = loader.get()
+        if not was_loaded:
+            self._enforce_bounds(keep=loader)
+        return model
+
+    def loaded(self) -> Dict[str, LoadedModel]:
+        with self._lock:
+            loaders = list(self._loaders.items())
+        return {name: loader.loaded for name, loader in loaders if loader.loaded is not None}
+
+    def _enforce_bounds(self, keep: ModelLoader) -> None:
+        with self._lock:
+            sizes = {name: loader.loaded.size_bytes for name, loader in self._loaders.items()
+                     if loader.loaded is not None}
+            count, total = len(sizes), sum(sizes.values())
+            for name, size in list(sizes.items()):  # least recently used first
+                if count <= self._max_models and total <= self._max_bytes:
+                    break
+                if self._loaders[name] in (keep, self._default):
+                    continue
+                del self._loaders[name]
+                count, total = count - 1, total - size
+            unloaded = [name for name, loader in self._loaders.items()
+                        if loader.loaded is None and loader is not self._default]
+            for name in unloaded[: max(0, len(unloaded) - _UNLOADED_LIMIT)]:
+                del self._loaders[name]
+
+
+def _stem(key: str) -> str:
+    base = key.rsplit("/", 1)[-1]
+    return base.split(".", 1)[0] or base
