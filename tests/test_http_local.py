@@ -1,70 +1,16 @@
 """End to end over real HTTP: `chalice local` serving the dev stage, a real local S3 behind it."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
+from chalice_local import call, chalice_local
 from test_api import ROW1
-
-PROJECT = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def base_url(s3, model_bucket, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("chalice-local") / "chalice.log"
-    env = {**os.environ, **s3.client_environment()}
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "dev", "--host", "127.0.0.1",
-             "--port", str(port), "--no-autoreload"],
-            cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/health", timeout=5)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("chalice local did not start:\n" + log.read_text()[-2000:])
-                time.sleep(0.1)
+    with chalice_local(s3.client_environment(), tmp_path_factory.mktemp("chalice-local") / "chalice.log") as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def call(url, data=None, content_type="application/json", method=None):
-    request = urllib.request.Request(url, data=data, method=method)
-    if content_type:
-        request.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
 
 
 def test_the_published_record_gets_r_over_http(base_url):

@@ -11,7 +11,8 @@ import pytest
 
 PROJECT = Path(__file__).parent.parent
 MB = 1024 * 1024
-MODEL_ROUTES = {("/predict", "post"), ("/predict/batch", "post"), ("/model", "get")}
+MODEL_ROUTES = {("/predict", "post"), ("/predict/batch", "post"), ("/model", "get"), ("/models", "get"),
+                ("/models/{name}", "get"), ("/models/{name}/predict", "post"), ("/models/{name}/predict/batch", "post")}
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -34,7 +35,7 @@ def test_the_bundle_holds_the_engine_and_the_app_within_lambda_limits(package):
         unzipped = sum(info.file_size for info in archive.infolist())
     tops = {name.split("/")[0] for name in names}
     assert {"app.py", "chalicelib", "titus", "numpy", "avro", "yaml"} <= tops
-    assert not tops & {"tests", "devtools", "models", ".venv"}
+    assert not tops & {"tests", "devtools", "models", "pfactl", "sklearn", "pandas", ".venv"}
     assert bundle.stat().st_size < 50 * MB
     assert unzipped < 250 * MB
 
