@@ -154,7 +154,10 @@ class ModelLoader:
             return
         try:
             stored, fetch_ms = self._fetch(unless_etag=current.etag)
-            if stored is None or (self._failed_update and stored.etag == self._failed_update["etag"]):
+            if stored is None:  # the latest version is the one serving (again)
+                self._failed_update = None
+                return
+            if self._failed_update and stored.etag == self._failed_update["etag"]:
                 return
             try:
                 fresh = self._build(stored, fetch_ms)

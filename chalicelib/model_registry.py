@@ -19,8 +19,8 @@ _UNLOADED_LIMIT = 256
 
 
 class ModelRegistry:
-    def __init__(self, make_loader: LoaderFactory, prefix: str, default_key: str,
-                 default_name: Optional[str], max_models: int, max_bytes: int) -> None:
+    def __init__(self, make_loader: LoaderFactory, prefix: str, default_key: str, max_models: int,
+                 max_bytes: int) -> None:
         self.prefix = prefix
         self._make_loader = make_loader
         self._max_models = max_models
@@ -28,7 +28,7 @@ class ModelRegistry:
         self._lock = threading.Lock()
         self._loaders: "OrderedDict[str, ModelLoader]" = OrderedDict()
         as_named = name_from_key(prefix, default_key)
-        self.default_name = default_name or as_named or _stem(default_key)
+        self.default_name = as_named or _stem(default_key)
         # The default model is also reachable by name when it lives under the prefix.
         self._default = make_loader(default_key, self.default_name, False)
         if as_named is not None:
@@ -58,8 +58,9 @@ class ModelRegistry:
         return model
 
     def loaded(self) -> Dict[str, LoadedModel]:
+        """Every loaded model by name, the default model included."""
         with self._lock:
-            loaders = list(self._loaders.items())
+            loaders = [(self.default_name, self._default), *self._loaders.items()]
         return {name: loader.loaded for name, loader in loaders if loader.loaded is not None}
 
     def _enforce_bounds(self, keep: ModelLoader) -> None:

@@ -5,11 +5,10 @@ at once and names the variable.
 """
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping
 
 MODEL_BUCKET = "MODEL_BUCKET"
 MODEL_KEY = "MODEL_KEY"
-MODEL_NAME = "MODEL_NAME"
 MODELS_PREFIX = "MODELS_PREFIX"
 MAX_LOADED_MODELS = "MAX_LOADED_MODELS"
 MAX_LOADED_MODEL_BYTES = "MAX_LOADED_MODEL_BYTES"
@@ -50,7 +49,6 @@ _DEFAULT_REFRESH_SECONDS = 30.0
 class Settings:
     model_bucket: str
     model_key: str
-    model_name: Optional[str] = None
     model_timeout_ms: int = _DEFAULT_TIMEOUT_MS
     max_model_bytes: int = _DEFAULT_MAX_MODEL_BYTES
     max_body_bytes: int = _DEFAULT_MAX_BODY_BYTES
@@ -68,7 +66,6 @@ class Settings:
         settings = cls(
             model_bucket=_required(env, MODEL_BUCKET),
             model_key=_required(env, MODEL_KEY),
-            model_name=env.get(MODEL_NAME) or None,
             model_timeout_ms=_positive_int(env, MODEL_TIMEOUT_MS, _DEFAULT_TIMEOUT_MS),
             max_model_bytes=_positive_int(env, MAX_MODEL_BYTES, _DEFAULT_MAX_MODEL_BYTES),
             max_body_bytes=_positive_int(env, MAX_BODY_BYTES, _DEFAULT_MAX_BODY_BYTES),

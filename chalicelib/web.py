@@ -16,6 +16,7 @@ from chalice.app import Request
 
 from .errors import InternalError, InvalidRequest, MethodNotAllowed, ServiceError, UnsupportedMediaType
 from .model_loader import LoadedModel
+from .model_names import check_model_name
 from .request_body import read_json
 from .request_log import RequestLog
 from .wiring import Runtime
@@ -44,6 +45,7 @@ def _guarded(view: Callable[..., Response]) -> Callable[..., Response]:
 
 @_guarded
 def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
+    _check_name(name)
     record = read_json(request.raw_body, runtime.settings.max_body_bytes)
     body, model = runtime.service.predict(record, name)
     return _ok(body, model)
@@ -51,6 +53,7 @@ def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> R
 
 @_guarded
 def predict_batch(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
+    _check_name(name)
     body = read_json(request.raw_body, runtime.settings.max_batch_body_bytes, what='{"records": [...]}')
     result, model = runtime.service.predict_batch(body, name)
     return _ok(result, model)
@@ -75,6 +78,12 @@ def health(get_runtime: Callable[[], Runtime]) -> Response:
         status = {"ready": False, "reason": error.message}
     return Response(body=status, status_code=200 if status["ready"] else 503,
                     headers={"Content-Type": JSON, "Cache-Control": "no-store"})
+
+
+def _check_name(name: Optional[str]) -> None:
+    """A bad name is reported before anything about the body."""
+    if name is not None:
+        check_model_name(name)
 
 
 def _ok(body: Dict[str, Any], model: LoadedModel) -> Response:

@@ -39,7 +39,7 @@ def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
             refresh_seconds=settings.model_refresh_seconds, missing_is_not_found=missing_is_not_found,
             background=background, on_event=events)
 
-    registry = ModelRegistry(make_loader, settings.models_prefix, settings.model_key, settings.model_name,
+    registry = ModelRegistry(make_loader, settings.models_prefix, settings.model_key,
                              settings.max_loaded_models, settings.max_loaded_model_bytes)
     return Runtime(settings, ScoringService(registry, store, settings.max_batch_records))
 

@@ -1,16 +1,19 @@
 """openapi.yaml stays in step with the routes, the error family and real responses. Needs no S3."""
 
 import functools
+import hashlib
 import io
 import json
 import os
 import runpy
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
 import pytest
 import yaml
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from chalice.test import Client
 from jsonschema import Draft202012Validator
 from referencing import Registry
@@ -18,6 +21,7 @@ from referencing.jsonschema import DRAFT202012
 
 import app
 from chalicelib.errors import InvalidInput, ModelError, ServiceError
+from chalicelib.model_names import NAME_PATTERN
 from chalicelib.wiring import build_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +38,15 @@ ERROR_STATUSES = {
     ("/predict", "post"): {400, 405, 413, 415, 422, 500, 503, 504},
     ("/predict/batch", "post"): {400, 405, 413, 415, 500, 503},
     ("/model", "get"): {405, 500, 503},
+    ("/models", "get"): {405, 500, 503},
+    ("/models/{name}", "get"): {400, 404, 405, 500, 503},
+    ("/models/{name}/predict", "post"): {400, 404, 405, 413, 415, 422, 500, 503, 504},
+    ("/models/{name}/predict/batch", "post"): {400, 404, 405, 413, 415, 500, 503},
     ("/health", "get"): {405, 500, 503},
 }
+# Each named route, and the default-model route whose bodies it shares.
+NAMED = {"/models/{name}": "/model", "/models/{name}/predict": "/predict",
+         "/models/{name}/predict/batch": "/predict/batch"}
 
 
 def subclasses(cls):
@@ -98,6 +109,23 @@ def test_the_error_codes_are_those_of_the_error_family():
     assert sorted(enum) == sorted({cls.code for cls in ERRORS})
 
 
+def test_the_name_parameter_is_the_model_name_rule():
+    for path in NAMED:
+        parameters = [deref(parameter) for parameter in DOC["paths"][path]["parameters"]]
+        assert [(p["name"], p["in"], p["required"]) for p in parameters] == [("name", "path", True)]
+        assert parameters[0]["schema"]["pattern"] == f"^{NAME_PATTERN.pattern}$"
+    assert DOC["components"]["schemas"]["ModelName"]["pattern"] == f"^{NAME_PATTERN.pattern}$"
+
+
+def test_named_routes_take_and_answer_what_their_default_model_counterparts_do():
+    for named, default in NAMED.items():
+        (method,) = {m for m in DOC["paths"][named] if m in HTTP_METHODS}
+        ours, theirs = DOC["paths"][named][method], DOC["paths"][default][method]
+        assert ours.get("requestBody") == theirs.get("requestBody")
+        assert deref(ours["responses"]["200"]) == deref(theirs["responses"]["200"])
+        assert ours["responses"]["404"] == {"$ref": "#/components/responses/ModelNotFound"}
+
+
 def test_every_error_body_matches_the_error_schema():
     errors = [cls("a message") for cls in ERRORS] + [ModelError("m", pfa_code=31000), InvalidInput("m", field="V1")]
     for error in errors:
@@ -136,6 +164,9 @@ def test_error_responses_of_a_service_whose_model_cannot_load(serve):
         assert body["error"]["code"] == "model_not_ready"
         assert check(client.http.get("/model"), "/model", "get")["error"]["code"] == "model_not_ready"
         assert check(client.http.get("/health"), "/health", "get")["ready"] is False
+        assert check(client.http.get("/models"), "/models", "get")["error"]["code"] == "model_not_ready"
+        body = check(client.http.get("/models/toy_add100"), "/models/{name}", "get")
+        assert body["error"]["code"] == "model_not_ready"
         text = client.http.post("/predict", body="{}", headers={"Content-Type": "text/plain"})
         assert check(text, "/predict", "post")["error"]["code"] == "unsupported_media_type"
         body = check(client.http.post("/predict", body="{", headers=JSON), "/predict", "post")
@@ -149,11 +180,24 @@ def test_error_responses_of_a_service_whose_model_cannot_load(serve):
 
 
 class FileS3:
-    """Just enough of an S3 client to serve the repo's model documents."""
+    """Just enough of an S3 client to serve the repo's model documents (keys are paths under the repo)."""
 
-    def get_object(self, Bucket, Key):
-        data = (ROOT / Key).read_bytes()
-        return {"Body": io.BytesIO(data), "ContentLength": len(data), "ETag": '"0123abcd"', "VersionId": "v1"}
+    def get_object(self, Bucket, Key, IfNoneMatch=None):
+        path = ROOT / Key
+        if not path.is_file():
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "no such key"}}, "GetObject")
+        data = path.read_bytes()
+        etag = f'"{hashlib.md5(data).hexdigest()}"'
+        if IfNoneMatch == etag:
+            raise ClientError({"Error": {"Code": "304", "Message": "Not Modified"}}, "GetObject")
+        return {"Body": io.BytesIO(data), "ContentLength": len(data), "ETag": etag, "VersionId": "v1"}
+
+    def list_objects_v2(self, Bucket, Prefix, MaxKeys=1000):
+        files = sorted(path for path in (ROOT / Prefix).glob("*") if path.is_file())[:MaxKeys]
+        return {"Contents": [{"Key": f"{Prefix}{path.name}", "ETag": f'"{hashlib.md5(path.read_bytes()).hexdigest()}"',
+                              "Size": path.stat().st_size,
+                              "LastModified": datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)}
+                             for path in files]}
 
 
 def test_success_responses_of_a_loaded_model(serve):
@@ -169,3 +213,33 @@ def test_success_responses_of_a_loaded_model(serve):
         assert body["example_request"] == SONAR_ROW1
         body = check(client.http.post("/predict", body='{"V1": true}', headers=JSON), "/predict", "post")
         assert body["error"]["code"] == "invalid_input"
+
+
+def test_responses_of_named_models(serve):
+    with serve(FileS3()) as client:
+        check(client.http.get("/health"), "/health", "get")  # loads the default model
+        body = check(client.http.get("/models"), "/models", "get")
+        stems = sorted(path.stem for path in (ROOT / "models").glob("*.pfa"))
+        assert [model["name"] for model in body["models"]] == stems and body["default"] == "sonar_naive_bayes"
+        loaded = {model["name"]: model["version"] for model in body["models"] if model["loaded"]}
+        assert loaded == {"sonar_naive_bayes": "v1"}
+        response = client.http.post("/models/toy_add100/predict", body="3.14", headers=JSON)
+        body = check(response, "/models/{name}/predict", "post")
+        assert body == {"prediction": pytest.approx(103.14), "model": {"name": "toy_add100", "version": "v1"}}
+        assert response.headers["X-Model-Version"] == "v1"
+        response = client.http.post("/models/toy_add100/predict/batch", body='{"records": [1, "x"]}', headers=JSON)
+        body = check(response, "/models/{name}/predict/batch", "post")
+        assert body["predictions"] == [101, None] and body["errors"][0]["code"] == "invalid_input"
+        body = check(client.http.get("/models/toy_add100"), "/models/{name}", "get")
+        assert body["name"] == "toy_add100" and body["update"]["failed_update"] is None
+        body = check(client.http.get("/models"), "/models", "get")
+        assert {model["name"] for model in body["models"] if model["loaded"]} == {"sonar_naive_bayes", "toy_add100"}
+        for path in NAMED:
+            method = "get" if path == "/models/{name}" else "post"
+            kwargs = {} if method == "get" else {"body": '{"records": []}' if "batch" in path else "1", "headers": JSON}
+            unknown = getattr(client.http, method)(path.replace("{name}", "no_such_model"), **kwargs)
+            body = check(unknown, path, method)
+            assert body["error"]["code"] == "model_not_found" and body["error"]["field"] == "name"
+            invalid = getattr(client.http, method)(path.replace("{name}", "bad.name"), **kwargs)
+            body = check(invalid, path, method)
+            assert body["error"]["code"] == "invalid_model_name" and body["error"]["field"] == "name"

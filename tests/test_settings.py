@@ -7,7 +7,7 @@ BASE = {"MODEL_BUCKET": "models", "MODEL_KEY": "m/sonar.pfa"}
 
 def test_defaults_from_the_two_required_settings():
     settings = Settings.from_mapping(BASE)
-    assert (settings.model_bucket, settings.model_key, settings.model_name) == ("models", "m/sonar.pfa", None)
+    assert (settings.model_bucket, settings.model_key, settings.models_prefix) == ("models", "m/sonar.pfa", "models/")
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.max_batch_records == 1000
     assert settings.load_retry_min_seconds == 1.0
@@ -15,10 +15,10 @@ def test_defaults_from_the_two_required_settings():
 
 def test_every_setting_is_read():
     settings = Settings.from_mapping({
-        **BASE, "MODEL_NAME": "sonar", "MODEL_TIMEOUT_MS": "250", "MAX_MODEL_BYTES": "1000",
+        **BASE, "MODEL_TIMEOUT_MS": "250", "MAX_MODEL_BYTES": "1000",
         "MAX_BODY_BYTES": "2048", "MAX_BATCH_RECORDS": "10", "MAX_BATCH_BODY_BYTES": "4096",
         "LOAD_RETRY_MIN_SECONDS": "0.5", "LOAD_RETRY_MAX_SECONDS": "5"})
-    assert settings == Settings("models", "m/sonar.pfa", "sonar", 250, 1000, 2048, 10, 4096, 0.5, 5.0)
+    assert settings == Settings("models", "m/sonar.pfa", 250, 1000, 2048, 10, 4096, 0.5, 5.0)
 
 
 @pytest.mark.parametrize("missing", ["MODEL_BUCKET", "MODEL_KEY"])
