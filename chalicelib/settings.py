@@ -73,7 +73,7 @@ class Settings:
             max_batch_body_bytes=_positive_int(env, MAX_BATCH_BODY_BYTES, _DEFAULT_MAX_BATCH_BODY_BYTES),
             load_retry_min_seconds=_positive_float(env, LOAD_RETRY_MIN_SECONDS, _DEFAULT_RETRY_MIN_SECONDS),
             load_retry_max_seconds=_positive_float(env, LOAD_RETRY_MAX_SECONDS, _DEFAULT_RETRY_MAX_SECONDS),
-            models_prefix=_prefix(env),
+            models_prefix=models_prefix(env),
             max_loaded_models=_positive_int(env, MAX_LOADED_MODELS, _DEFAULT_MAX_LOADED_MODELS),
             max_loaded_model_bytes=_positive_int(env, MAX_LOADED_MODEL_BYTES, _DEFAULT_MAX_LOADED_MODEL_BYTES),
             model_refresh_seconds=_positive_float(env, MODEL_REFRESH_SECONDS, _DEFAULT_REFRESH_SECONDS,
@@ -142,7 +142,8 @@ def _positive_float(env: Mapping[str, str], name: str, default: float, zero_allo
     return value
 
 
-def _prefix(env: Mapping[str, str]) -> str:
+def models_prefix(env: Mapping[str, str]) -> str:
+    """MODELS_PREFIX, checked: a folder such as "models/" (shared with pfactl)."""
     prefix = env.get(MODELS_PREFIX, _DEFAULT_MODELS_PREFIX).strip()
     if prefix.startswith("/") or ".." in prefix or (prefix and not prefix.endswith("/")):
         raise SettingsError(f"{MODELS_PREFIX} must be a folder like 'models/' (ending in '/'), got {prefix!r}")

@@ -3,13 +3,16 @@
 Contract: starts LocalS3 with its data under <project>/.local/s3, creates the dev stage's
 MODEL_BUCKET (from .chalice/config.json), uploads models/sonar_naive_bayes.pfa at MODEL_KEY, runs
 `chalice local --stage dev` pointed at that S3, prints a curl line that scores Sonar row 1, and
-waits. Ctrl-C or SIGTERM stops everything it started. Exit code 1 with a one-line message if the
-port is taken or something fails to start.
+waits. While S3 runs, <project>/.local/s3.json names its endpoint, keys, region and bucket, so that
+`pfactl` run in the project folder finds it; the file is removed on the way out. Ctrl-C or SIGTERM
+stops everything it started. Exit code 1 with a one-line message if the port is taken or something
+fails to start.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -20,10 +23,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from devtools.local_s3 import CONFLICTING_CLIENT_ENV, HOST, LocalS3, LocalS3Error, create_bucket, port_is_free
+from pfactl.s3_target import LOCAL_S3_FILE, LocalS3File, remove_local_s3_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_FILE = Path("models") / "sonar_naive_bayes.pfa"
@@ -49,6 +55,17 @@ def sonar_row(project_dir: Path = PROJECT_DIR, row: int = 1) -> dict[str, float]
             if number == row:
                 return {name: float(value) for name, value in record.items() if name != "Class"}
     raise ValueError(f"{SONAR_CSV} has fewer than {row} rows")
+
+
+def publish_local_s3(s3: LocalS3, bucket: str, path: Path) -> None:
+    """Write the file through which pfactl finds this run's S3 (removed by withdraw_local_s3)."""
+    LocalS3File(endpoint_url=s3.endpoint_url, access_key_id=s3.access_key, secret_access_key=s3.secret_key,
+                region=s3.region, bucket=bucket, pid=os.getpid()).write(path)
+
+
+def withdraw_local_s3(path: Path) -> None:
+    """Remove the file written by publish_local_s3, unless a later run has replaced it."""
+    remove_local_s3_file(path, os.getpid())
 
 
 def chalice_command(port: int) -> list[str]:
@@ -98,32 +115,52 @@ def curl_line(port: int, record: dict[str, float]) -> str:
             f"-d {shlex.quote(body)}")
 
 
-def serve(port: int, s3_port: int | None) -> int:
-    """Run everything until chalice exits (its exit code) or a stop signal arrives (0)."""
+@contextlib.contextmanager
+def local_service(port: int, s3_port: int | None = None, *, data_dir: Path | None = None, publish: bool = True,
+                  output: IO[bytes] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Start what `make run` serves and yield the running `chalice local` once it answers on `port`.
+
+    S3 data lives in `data_dir` (default <project>/.local/s3); `publish` writes .local/s3.json for pfactl;
+    chalice's output goes to `output` (default: this process's stdout and stderr). On exit everything
+    started here is stopped.
+    """
     if not port_is_free(port):
         raise RuntimeError(f"port {port} on {HOST} is already in use; stop whatever uses it or pass --port")
     bucket, key = dev_model_location()
-    s3 = LocalS3(PROJECT_DIR / ".local" / "s3", s3_port=s3_port)
+    s3 = LocalS3(data_dir or PROJECT_DIR / ".local" / "s3", s3_port=s3_port)
     s3.start()
+    local_s3_file = PROJECT_DIR / LOCAL_S3_FILE
     try:
         create_bucket(s3.client(), bucket, versioned=True)
         s3.client().upload_file(str(PROJECT_DIR / MODEL_FILE), bucket, key)
-        print(f"local S3 at {s3.endpoint_url}: uploaded {MODEL_FILE} to s3://{bucket}/{key}", flush=True)
+        if publish:
+            publish_local_s3(s3, bucket, local_s3_file)
+        print(f"local S3 at {s3.endpoint_url}: uploaded {MODEL_FILE} to s3://{bucket}/{key}"
+              + (" (pfactl in this folder uses it)" if publish else ""), flush=True)
         env = {name: value for name, value in os.environ.items() if name not in CONFLICTING_CLIENT_ENV}
         env.update(s3.client_environment())
         chalice = subprocess.Popen(chalice_command(port), cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT if output else None,
                                    start_new_session=True)
         try:
             wait_until_serving(chalice, port, timeout=60)
-            print(f"\nServing on http://{HOST}:{port} (Ctrl-C stops). Try:\n\n"
-                  f"{curl_line(port, sonar_row())}\n", flush=True)
-            code = chalice.wait()
-            print(f"run_local: chalice local exited with code {code}", file=sys.stderr)
-            return code if code >= 0 else 128 - code
+            yield chalice
         finally:
             stop_process_group(chalice)
     finally:
+        if publish:
+            withdraw_local_s3(local_s3_file)
         s3.stop()
+
+
+def serve(port: int, s3_port: int | None) -> int:
+    """Run everything until chalice exits (its exit code) or a stop signal arrives (0)."""
+    with local_service(port, s3_port) as chalice:
+        print(f"\nServing on http://{HOST}:{port} (Ctrl-C stops). Try:\n\n"
+              f"{curl_line(port, sonar_row())}\n", flush=True)
+        code = chalice.wait()
+        print(f"run_local: chalice local exited with code {code}", file=sys.stderr)
+        return code if code >= 0 else 128 - code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,353 @@
+"""pfactl's local commands (validate, score, export) and its command line, run in-process and as the script."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pfactl.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS, DATA = ROOT / "models", ROOT / "tests" / "data"
+SONAR = MODELS / "sonar_naive_bayes.pfa"
+TOY = MODELS / "toy_add100.pfa"
+PFACTL = Path(sys.executable).parent / "pfactl"
+
+# Echoes its input, so a prediction shows exactly what a CSV row was converted to.
+ECHO_RECORD = {
+    "name": "echo", "input": {"type": "record", "name": "Row", "fields": [
+        {"name": "x", "type": "double"},
+        {"name": "n", "type": "int"},
+        {"name": "flag", "type": "boolean"},
+        {"name": "color", "type": {"type": "enum", "name": "Color", "symbols": ["red", "blue"]}},
+        {"name": "note", "type": ["null", "string"], "default": None},
+        {"name": "tags", "type": {"type": "array", "items": "string"}},
+        {"name": "shade", "type": ["null", "Color"], "default": None}]},
+    "output": "Row", "action": ["input"]}
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def lines_of(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def r_predictions() -> list[str]:
+    with (MODELS / "sonar_naive_bayes.r_predictions.csv").open(newline="") as handle:
+        return [row["pred"] for row in csv.DictReader(handle)]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# ----- validate ----------------------------------------------------------------------------------
+
+
+def test_validate_describes_a_document_that_would_serve(capsys):
+    code, out, err = run(capsys, "validate", SONAR)
+    assert code == 0 and err == ""
+    assert out.splitlines()[0].startswith(f"OK: {SONAR} would serve (name sonar_naive_bayes, method map)")
+    assert '  input           {"type":"map","values":["null","string","double"]}' in out
+    assert '  output          "string"' in out
+    functions = next(line for line in out.splitlines() if line.strip().startswith("functions"))
+    for name in ("a.map", "map.argmax", "prob.dist.gaussianLL", "m.ln"):
+        assert name in functions
+    for form in ("let", "cell", "new", "attr", "cast"):
+        assert f" {form}," not in functions and not functions.endswith(f" {form}")
+    assert "u.divide" in next(line for line in out.splitlines() if "user functions" in line)
+    assert "special forms   attr, cast, cell, fcn, let, new" in out
+    assert f"size            {SONAR.stat().st_size:,} bytes" in out
+    assert "compile time" in out
+
+
+def test_validate_reads_yaml_by_its_suffix(capsys, tmp_path):
+    yaml_doc = write(tmp_path / "toy.yaml", "input: double\noutput: double\naction:\n  - {\"+\": [input, 1]}\n")
+    code, out, _ = run(capsys, "validate", yaml_doc)
+    assert code == 0 and "functions       +" in out
+    code, _, err = run(capsys, "validate", write(tmp_path / "toy.pfa", yaml_doc.read_text()))
+    assert code == 1 and "is not valid JSON" in one_line(err)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('{"input": "double", "output": "string", "action": [{"+": ["input", 1]}]}', "does not compile"),
+    ('{"input": "double", "output": "double", "action": [{"+": ["input", 1]}', "not valid JSON"),
+    ('[1, 2]', "must be a PFA object"),
+    ('{"input": "double", "output": "double", "method": "fold", "zero": 0, "action": [{"+": ["input", "tally"]}], '
+     '"merge": [{"+": ["tallyOne", "tallyTwo"]}]}', "not supported"),
+])
+def test_validate_refuses_what_would_not_serve_in_one_line(capsys, tmp_path, text, reason):
+    code, out, err = run(capsys, "validate", write(tmp_path / "broken.pfa", text))
+    assert code == 1 and out == ""
+    line = one_line(err)
+    assert line.startswith(f"pfactl: {tmp_path / 'broken.pfa'} would not serve: ") and reason in line
+
+
+def test_missing_file_and_usage_errors_are_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "validate", tmp_path / "nope.pfa")
+    assert code == 1 and "cannot read" in one_line(err) and "No such file" in err
+    code, _, err = run(capsys, "validate")
+    assert code == 2 and "required: MODEL.pfa" in one_line(err)
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in one_line(err)
+    code, _, err = run(capsys)
+    assert code == 2 and one_line(err)
+
+
+# ----- score -------------------------------------------------------------------------------------
+
+
+def test_score_sonar_csv_matches_r(capsys, tmp_path):
+    out_file = tmp_path / "out.jsonl"
+    code, out, err = run(capsys, "score", SONAR, "--input", DATA / "sonar.csv", "-o", out_file)
+    assert code == 0 and out == ""
+    results = lines_of(out_file.read_text())
+    assert [result["prediction"] for result in results] == r_predictions()
+    warning, summary = err.strip().splitlines()
+    assert warning == "pfactl: warning: ignoring CSV column(s) not in the model's input: Class"
+    assert summary.startswith("scored 208 rows in ") and summary.endswith(f"208 predictions, 0 errors -> {out_file}")
+
+
+def test_score_keeps_every_row_in_order_when_some_are_bad(capsys, tmp_path):
+    rows = list(csv.reader((DATA / "sonar.csv").open(newline="")))
+    rows[10] = rows[10][:-3]  # data row 10: too few cells
+    rows[20][0] = "abc"  # data row 20: text where the model expects a number: the model's own error
+    with (tmp_path / "bad.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    code, out, err = run(capsys, "score", SONAR, "--input", tmp_path / "bad.csv")
+    assert code == 0
+    results = lines_of(out)
+    assert len(results) == 208
+    expected = r_predictions()
+    for index, result in enumerate(results):
+        if index == 9:
+            assert result == {"error": {"code": "invalid_input",
+                                        "message": "row has 58 cells, the header has 61 columns"}}
+        elif index == 19:
+            assert result["error"]["code"] == "model_error"
+        else:
+            assert result == {"prediction": expected[index]}
+    assert err.strip().splitlines()[-1].endswith("206 predictions, 2 errors")
+
+
+def test_score_jsonl_turns_malformed_lines_into_error_lines(capsys, tmp_path):
+    data = write(tmp_path / "data.jsonl", '1\n{"oops\n\ntrue\nNaN\n"2"\n2.5\n')
+    code, out, err = run(capsys, "score", TOY, "--input", data)
+    assert code == 0
+    results = lines_of(out)
+    assert [next(iter(result)) for result in results] == ["prediction", "error", "error", "error", "error",
+                                                          "prediction"]
+    assert results[0] == {"prediction": 101.0} and results[5] == {"prediction": 102.5}
+    assert results[1]["error"]["code"] == "malformed_json"
+    assert "line is not valid JSON" in results[1]["error"]["message"]
+    assert results[2] == {"error": {"code": "invalid_input", "message": "expected double, got true"}}
+    assert results[3]["error"]["code"] == "malformed_json" and "NaN" in results[3]["error"]["message"]
+    assert results[4] == {"error": {"code": "invalid_input", "message": 'expected double, got string "2"'}}
+    assert "scored 6 rows" in err and "2 predictions, 4 errors" in err
+
+
+def test_score_converts_csv_cells_by_the_record_type(capsys, tmp_path):
+    model = write(tmp_path / "echo.pfa", json.dumps(ECHO_RECORD))
+    data = write(tmp_path / "rows.csv", "\n".join([
+        "x,n,flag,color,note,tags,label",
+        '1.5,3,true,red,,"[""a"",""b""]",ignored',
+        '2,4,FALSE,blue,hello,[],ignored',
+        'oops,4,true,red,,[],ignored',
+        '1,4.5,true,red,,[],ignored',
+        '1,4,yes,red,,[],ignored',
+        '1,4,true,green,,[],ignored',
+        '1,4,true,red,,not json,ignored',
+        '1,99999999999,true,red,,[],ignored',
+    ]) + "\n")
+    code, out, err = run(capsys, "score", model, "--input", data)
+    assert code == 0
+    results = lines_of(out)
+    assert results[0] == {"prediction": {"x": 1.5, "n": 3, "flag": True, "color": "red", "note": None,
+                                         "tags": ["a", "b"], "shade": None}}
+    assert results[1]["prediction"]["note"] == "hello" and results[1]["prediction"]["flag"] is False
+    fields = [result["error"].get("field") for result in results[2:]]
+    assert fields == ["x", "n", "flag", "color", "tags", "n"]
+    assert all(result["error"]["code"] == "invalid_input" for result in results[2:])
+    assert results[2]["error"]["message"] == "cannot convert 'oops' to a number; expected double"
+    assert "pfactl: warning: ignoring CSV column(s) not in the model's input: label" in err
+    assert err.count("warning") == 1
+
+
+def test_score_csv_for_map_and_plain_inputs(capsys, tmp_path):
+    echo_map = write(tmp_path / "echo.pfa", json.dumps({"input": {"type": "map", "values": ["null", "double"]},
+                                                        "output": {"type": "map", "values": ["null", "double"]},
+                                                        "action": ["input"]}))
+    data = tmp_path / "rows.csv"
+    data.write_bytes(b"a,b\n1,\n\xff,2\n\n-0.5,1e3\n1e999,1\n")
+    code, out, _ = run(capsys, "score", echo_map, "--input", data)
+    assert code == 0
+    assert lines_of(out) == [
+        {"prediction": {"a": 1.0, "b": None}},
+        {"error": {"code": "invalid_input", "message": "row is not UTF-8 text"}},
+        {"prediction": {"a": -0.5, "b": 1000.0}},
+        {"error": {"code": "invalid_input", "message": "'1e999' is out of the range of a double", "field": "a"}}]
+    code, out, _ = run(capsys, "score", TOY, "--input", write(tmp_path / "x.csv", "x\n1\n2.5\nnope\n"))
+    assert [next(iter(result.values())) for result in lines_of(out)][:2] == [101.0, 102.5]
+    assert lines_of(out)[2]["error"]["message"] == "cannot convert 'nope' to a number; expected double"
+    code, _, err = run(capsys, "score", TOY, "--input", write(tmp_path / "y.csv", "x,y\n1,2\n"))
+    assert code == 1 and "exactly one column" in one_line(err)
+
+
+def test_score_refuses_a_csv_without_the_required_columns(capsys, tmp_path):
+    code, out, err = run(capsys, "score", MODELS / "iris_decision_tree.pfa", "--input", DATA / "iris.csv",
+                         "-o", tmp_path / "out.jsonl")
+    assert code == 1 and out == ""
+    assert "no column for the model's required input field(s) sepal_length, sepal_width" in one_line(err)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_score_with_progress_forced(capsys, tmp_path):
+    code, _, err = run(capsys, "score", SONAR, "--input", DATA / "sonar.csv", "-o", tmp_path / "o.jsonl",
+                       "--progress")
+    assert code == 0
+    assert "100%  208 rows, 0 errors" in err and err.strip().splitlines()[-1].startswith("scored 208 rows")
+
+
+def test_score_refuses_a_broken_model_and_unknown_formats(capsys, tmp_path):
+    broken = write(tmp_path / "broken.pfa", '{"input": "double"}')
+    code, _, err = run(capsys, "score", broken, "--input", DATA / "sonar.csv")
+    assert code == 1 and "would not serve" in one_line(err)
+    code, _, err = run(capsys, "score", TOY, "--input", write(tmp_path / "data.txt", "1\n"))
+    assert code == 1 and "--format" in one_line(err)
+    code, out, _ = run(capsys, "score", TOY, "--input", tmp_path / "data.txt", "--format", "jsonl")
+    assert code == 0 and lines_of(out) == [{"prediction": 101.0}]
+
+
+# ----- export ------------------------------------------------------------------------------------
+
+
+def exporter_or_skip():
+    try:
+        from pfactl.export import to_pfa  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"pfactl.export.to_pfa is not there yet: {error}")
+
+
+def iris():
+    with (DATA / "iris.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    features = ["Sepal.Length", "Sepal.Width", "Petal.Length", "Petal.Width"]
+    return [[float(row[name]) for name in features] for row in rows], [row["Species"] for row in rows]
+
+
+def test_export_linear_regression_and_score_it(capsys, tmp_path):
+    exporter_or_skip()
+    import joblib
+    from sklearn.linear_model import LinearRegression
+
+    x, _ = iris()
+    target = [row[3] for row in x]
+    features = [row[:3] for row in x]
+    estimator = LinearRegression().fit(features, target)
+    joblib.dump(estimator, tmp_path / "linear.joblib")
+    code, out, err = run(capsys, "export", tmp_path / "linear.joblib", "-o", tmp_path / "linear.pfa",
+                         "--features", "a,b,c", "--name", "petal_width")
+    assert code == 0, err
+    assert out.startswith(f"wrote {tmp_path / 'linear.pfa'}")
+    assert run(capsys, "validate", tmp_path / "linear.pfa")[0] == 0
+    records = [dict(zip("abc", row, strict=True)) for row in features]
+    data = write(tmp_path / "rows.jsonl", "".join(json.dumps(record) + "\n" for record in records))
+    code, out, _ = run(capsys, "score", tmp_path / "linear.pfa", "--input", data)
+    got = [result["prediction"] for result in lines_of(out)]
+    assert got == pytest.approx(list(estimator.predict(features)), abs=1e-9)
+
+
+def test_export_logistic_regression_labels_and_probabilities_in_yaml(capsys, tmp_path):
+    exporter_or_skip()
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = iris()
+    estimator = LogisticRegression(max_iter=1000).fit(x, y)
+    joblib.dump(estimator, tmp_path / "logistic.joblib")
+    code, _, err = run(capsys, "export", tmp_path / "logistic.joblib", "-o", tmp_path / "labels.pfa",
+                       "--features", "a,b,c,d")
+    assert code == 0, err
+    code, _, err = run(capsys, "export", tmp_path / "logistic.joblib", "-o", tmp_path / "proba.yaml",
+                       "--features", "a,b,c,d", "--yaml", "--proba")
+    assert code == 0, err
+    data = write(tmp_path / "rows.jsonl", "".join(json.dumps(dict(zip("abcd", row, strict=True))) + "\n" for row in x))
+    code, out, _ = run(capsys, "score", tmp_path / "labels.pfa", "--input", data)
+    assert [result["prediction"] for result in lines_of(out)] == list(estimator.predict(x))
+    code, out, _ = run(capsys, "score", tmp_path / "proba.yaml", "--input", data)
+    first = lines_of(out)[0]["prediction"]
+    expected = dict(zip(estimator.classes_, estimator.predict_proba(x[:1])[0], strict=True))
+    assert first == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_model_exported_from_a_dataframe_scores_the_same_csv(capsys, tmp_path):
+    exporter_or_skip()
+    import joblib
+    import pandas as pd
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame = pd.read_csv(DATA / "iris.csv")
+    features = frame.drop(columns="Species")
+    estimator = DecisionTreeClassifier(random_state=0).fit(features, frame["Species"])
+    joblib.dump(estimator, tmp_path / "tree.joblib")
+    assert run(capsys, "export", tmp_path / "tree.joblib", "-o", tmp_path / "tree.pfa")[0] == 0
+    # Columns such as Sepal.Length feed fields named Sepal_Length (metadata.renamed_features).
+    code, out, err = run(capsys, "score", tmp_path / "tree.pfa", "--input", DATA / "iris.csv")
+    assert code == 0, err
+    assert [result["prediction"] for result in lines_of(out)] == list(estimator.predict(features))
+    assert "ignoring CSV column(s) not in the model's input: Species" in err
+
+
+def test_export_failures_are_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "export", tmp_path / "m.joblib", "-o", tmp_path / "m.pfa", "--yaml")
+    assert code == 1 and "*.yaml" in one_line(err)
+    code, _, err = run(capsys, "export", tmp_path / "m.joblib", "-o", tmp_path / "m.yaml")
+    assert code == 1 and "--yaml" in one_line(err)
+    exporter_or_skip()
+    code, _, err = run(capsys, "export", tmp_path / "missing.joblib", "-o", tmp_path / "m.pfa")
+    assert code == 1 and "cannot read" in one_line(err)
+    write(tmp_path / "garbage.joblib", "not a pickle")
+    code, _, err = run(capsys, "export", tmp_path / "garbage.joblib", "-o", tmp_path / "m.pfa")
+    assert code == 1 and "cannot load" in one_line(err)
+    import joblib
+    joblib.dump({"not": "an estimator"}, tmp_path / "dict.joblib")
+    code, _, err = run(capsys, "export", tmp_path / "dict.joblib", "-o", tmp_path / "m.pfa")
+    assert code == 1 and one_line(err).startswith("pfactl: ")
+    assert not (tmp_path / "m.pfa").exists()
+
+
+# ----- the installed script ----------------------------------------------------------------------
+
+
+def test_the_installed_script_and_python_m(tmp_path):
+    done = subprocess.run([str(PFACTL), "validate", str(TOY)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith(f"OK: {TOY} would serve")
+    data = write(tmp_path / "d.jsonl", "1\n[\n")
+    done = subprocess.run([str(PFACTL), "score", str(TOY), "--input", str(data)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0
+    assert [next(iter(json.loads(line))) for line in done.stdout.splitlines()] == ["prediction", "error"]
+    assert done.stderr.strip().startswith("scored 2 rows")
+    broken = write(tmp_path / "broken.pfa", "{}")
+    done = subprocess.run([sys.executable, "-m", "pfactl", "validate", str(broken)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1 and done.stdout == ""
+    assert one_line(done.stderr).startswith(f"pfactl: {broken} would not serve: ")
