@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test check clean
+.PHONY: venv run loadtest bench cost test check clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,19 @@ venv: $(STAMP)
 
 run: venv
 	$(PY) -m devtools.run_local
+
+# The published load test (10 arrivals/s for 60 s) against a local service; report in loadtest/reports/.
+# Other profiles and a deployed stage: make loadtest LOADTEST_ARGS="--profile step --host https://.../dev"
+loadtest: venv
+	$(PY) -m loadtest.run $(LOADTEST_ARGS)
+
+# Where a prediction's time goes, cold start, batch throughput: benchmarks/results.md (about a minute).
+bench: venv
+	$(PY) -m benchmarks.bench
+
+# Price per million predictions and break-even rate from benchmarks/results.json: benchmarks/cost.md.
+cost: venv
+	$(PY) -m benchmarks.cost
 
 # Lint and types, then every test: what CI runs.
 test: check

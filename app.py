@@ -16,7 +16,8 @@ log = RequestLog()
 KEY_REQUIRED = api_key_required(os.environ)
 
 if is_lambda(os.environ) and not is_cli_mode(os.environ):
-    # Lambda's init phase is not billed and runs at full CPU: load the model there.
+    # Load during Lambda's init phase: a provisioned-concurrency or SnapStart container is then ready
+    # before its first request, and an on-demand one does the same work it would do on first use.
     runtime.warm()
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (benchmarks.bench) measures, `make cost` (benchmarks.cost) prices the measurements."""

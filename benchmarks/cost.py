@@ -1,0 +1,379 @@
+"""`make cost`: what a million predictions cost on Lambda behind API Gateway, from the bench's measurements.
+
+    python -m benchmarks.cost                      # reads benchmarks/results.json (runs the bench if missing)
+    python -m benchmarks.cost --results R --out O  # other files
+
+Inputs: the measured duration of one Lambda invocation (``benchmarks/results.json``: the Sonar model's
+``POST /predict/batch`` at batch sizes 1, 10 and 100, and each model's single request), the function's memory
+(``lambda_memory_size`` in ``.chalice/config.json``) and the prices in ``benchmarks/prices.py``.
+
+The bench runs on one full core; Lambda gives a function CPU in proportion to its memory, one full vCPU at
+1,769 MB. The scoring is single-threaded and CPU-bound, so a duration is projected to the configured memory
+by dividing by memory / 1,769 MB (at most 1), then rounded up to Lambda's 1 ms billing step. That projection
+assumes Lambda's vCPU is as fast as the bench machine's core: a first-order estimate, not a quote.
+
+Also reproduces the published comparison (prices.PUBLISHED_*) as a check of the arithmetic, and gives the
+request rate at which Lambda costs as much as the always-on instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from benchmarks import prices
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CHALICE_CONFIG = PROJECT_DIR / ".chalice" / "config.json"
+DEFAULT_RESULTS = PROJECT_DIR / "benchmarks" / "results.json"
+DEFAULT_OUT = PROJECT_DIR / "benchmarks" / "cost.md"
+
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html: "at 1,769 MB, a function has the
+# equivalent of one vCPU (one vCPU-second of credits per second)".
+FULL_VCPU_MB = 1769
+MB_PER_GB = 1024
+CHALICE_DEFAULT_MEMORY_MB = 128
+COST_BATCH_SIZES = (1, 10, 100)
+# The always-on instance's capacity, for comparison with the break-even rates: a t2.medium has 2 vCPUs and
+# earns CPU credits for a baseline of 20% of each (https://aws.amazon.com/ec2/instance-types/t2/); it can
+# burst to 100% while credits last.
+INSTANCE_VCPUS = 2
+INSTANCE_BASELINE_SHARE = 0.20
+SENSITIVITY_MEMORY_MB = (128, 256, 512, 1024, 1769, 3008)
+MILLION = Decimal(prices.MILLION)
+SECONDS_PER_MONTH = prices.HOURS_PER_MONTH * 3600
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The arithmetic
+# ----------------------------------------------------------------------------------------------------------
+
+
+def lambda_memory_mb(config_path: Path = CHALICE_CONFIG, stage: Optional[str] = None) -> int:
+    """``lambda_memory_size`` from the Chalice config (the stage's, if it sets one); Chalice's default is 128."""
+    config = json.loads(config_path.read_text())
+    memory = config.get("lambda_memory_size", CHALICE_DEFAULT_MEMORY_MB)
+    if stage is not None:
+        memory = config.get("stages", {}).get(stage, {}).get("lambda_memory_size", memory)
+    return int(memory)
+
+
+def cpu_share(memory_mb: int) -> float:
+    """The fraction of one vCPU a function of this memory gets."""
+    return min(1.0, memory_mb / FULL_VCPU_MB)
+
+
+def projected_ms(measured_ms: float, memory_mb: int) -> float:
+    """A single-threaded, CPU-bound duration measured on one full core, at this memory's CPU share."""
+    return measured_ms / cpu_share(memory_mb)
+
+
+def billed_ms(duration_ms: float) -> int:
+    """Lambda's billed duration: rounded up to the billing step (1 ms), at least one step."""
+    step = prices.LAMBDA_BILLING_GRANULARITY_MS
+    return max(step, math.ceil(duration_ms / step) * step)
+
+
+def duration_cost(billed: int, memory_mb: int) -> Decimal:
+    """The duration charge of one invocation: GB-seconds times the price."""
+    return Decimal(billed) / 1000 * Decimal(memory_mb) / MB_PER_GB * prices.LAMBDA_PER_GB_SECOND
+
+
+@dataclass(frozen=True)
+class PerMillion:
+    """The cost of one million predictions sent in batches of ``batch`` records, in US dollars."""
+
+    batch: int
+    duration_ms: float  # one invocation, as billed before rounding
+    billed_ms: int
+    invocations: Decimal
+    lambda_duration: Decimal
+    lambda_requests: Decimal
+    api_gateway: Decimal
+
+    @property
+    def lambda_total(self) -> Decimal:
+        return self.lambda_duration + self.lambda_requests
+
+    @property
+    def total(self) -> Decimal:
+        return self.lambda_total + self.api_gateway
+
+
+def per_million(duration_ms: float, batch: int, memory_mb: int) -> PerMillion:
+    """One million predictions as ``1e6 / batch`` invocations of ``duration_ms`` each."""
+    invocations = MILLION / batch
+    billed = billed_ms(duration_ms)
+    return PerMillion(batch=batch, duration_ms=duration_ms, billed_ms=billed, invocations=invocations,
+                      lambda_duration=duration_cost(billed, memory_mb) * invocations,
+                      lambda_requests=prices.LAMBDA_PER_REQUEST * invocations,
+                      api_gateway=prices.API_GATEWAY_REST_PER_REQUEST * invocations)
+
+
+def always_on_monthly() -> Decimal:
+    return prices.ALWAYS_ON_PER_HOUR * prices.HOURS_PER_MONTH
+
+
+def break_even(cost_per_million: Decimal, monthly: Optional[Decimal] = None) -> Dict[str, Decimal]:
+    """The steady rate at which pay-per-request costs as much as the always-on instance."""
+    monthly = always_on_monthly() if monthly is None else monthly
+    per_month = monthly / cost_per_million * MILLION
+    return {"predictions_per_month": per_month, "predictions_per_second": per_month / SECONDS_PER_MONTH}
+
+
+def published_comparison() -> Dict[str, Any]:
+    """The published figures, recomputed from their own inputs (prices.PUBLISHED_*)."""
+    per_execution = prices.PUBLISHED_COST_PER_EXECUTION
+    predictions = Decimal(prices.PUBLISHED_PREDICTIONS)
+    implied_gb = per_execution / (prices.PUBLISHED_EXECUTION_SECONDS * prices.LAMBDA_PER_GB_SECOND)
+    return {
+        "per_execution": per_execution,
+        "execution_seconds": prices.PUBLISHED_EXECUTION_SECONDS,
+        "predictions": prices.PUBLISHED_PREDICTIONS,
+        "batch_costs": {batch: per_execution * predictions / batch for batch in prices.PUBLISHED_BATCH_SIZES},
+        "executions": {batch: predictions / batch for batch in prices.PUBLISHED_BATCH_SIZES},
+        "instance": prices.ALWAYS_ON_INSTANCE,
+        "instance_hourly": prices.ALWAYS_ON_PER_HOUR,
+        "instance_monthly": always_on_monthly(),
+        # What the per-execution figure means at today's duration price, and what it leaves out.
+        "implied_memory_mb": implied_gb * MB_PER_GB,
+        "request_charges_left_out": {batch: (prices.LAMBDA_PER_REQUEST + prices.API_GATEWAY_REST_PER_REQUEST)
+                                     * predictions / batch for batch in prices.PUBLISHED_BATCH_SIZES},
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# From results.json to tables
+# ----------------------------------------------------------------------------------------------------------
+
+
+def estimate(results: Dict[str, Any], memory_mb: int, clock: str = "cpu") -> Dict[str, Any]:
+    """Every table of cost.md, from the bench's results.
+
+    ``clock`` "cpu" (default) prices the invocations' CPU time, "wall" their wall-clock time. CPU time is the
+    work itself; on a shared machine the wall clock adds the time other processes held the CPU, which a
+    Lambda function, with its own CPU share, does not wait for.
+    """
+    if clock not in ("cpu", "wall"):
+        raise ValueError(f"clock must be 'cpu' or 'wall', got {clock!r}")
+    batch_key, model_key = ("request_cpu_ms", "cpu_median_us") if clock == "cpu" else ("request_ms", "median_us")
+    sizes = {row["size"]: row for row in results["batch"]["sizes"]}
+    missing = [size for size in COST_BATCH_SIZES if size not in sizes]
+    if missing:
+        raise ValueError(f"results.json has no /predict/batch measurement for batch sizes {missing}")
+    batches = []
+    for size in COST_BATCH_SIZES:
+        measured = sizes[size][batch_key]
+        cost = per_million(projected_ms(measured, memory_mb), size, memory_mb)
+        per_core = size * 1000 / measured  # records per second on one full core
+        batches.append({"measured_ms": measured, "cost": cost, "break_even": break_even(cost.total),
+                        "instance_records_per_s": {"burst": per_core * INSTANCE_VCPUS,
+                                                   "baseline": per_core * INSTANCE_VCPUS * INSTANCE_BASELINE_SHARE}})
+    models = []
+    order = {short: index for index, short in enumerate(("toy", "sonar", "iris"))}
+    for short, model in sorted(results["models"].items(), key=lambda item: order.get(item[0], len(order))):
+        measured = model[model_key]["handler"] / 1000
+        cost = per_million(projected_ms(measured, memory_mb), 1, memory_mb)
+        models.append({"short": short, "name": model["name"], "measured_ms": measured, "cost": cost,
+                       "break_even": break_even(cost.total)})
+    single = sizes[1][batch_key]
+    sensitivity = [{"memory_mb": memory, "cost": per_million(projected_ms(single, memory), 1, memory)}
+                   for memory in sorted({*SENSITIVITY_MEMORY_MB, memory_mb})]
+    cold = results.get("cold_start", {}).get("median", {})
+    init_ms = (cold["import_app_ms"] + cold["load_model_ms"]) if cold else None
+    return {"memory_mb": memory_mb, "cpu_share": cpu_share(memory_mb), "clock": clock, "batches": batches,
+            "models": models,
+            "sensitivity": sensitivity, "init_ms": init_ms,
+            "init_cost": duration_cost(billed_ms(init_ms), memory_mb) if init_ms is not None else None,
+            "published": published_comparison(), "always_on_monthly": always_on_monthly()}
+
+
+def money(value: Decimal, places: int = 2) -> str:
+    """Dollars with at least ``places`` decimals and no trailing zeros beyond them: $0.62, $0.0062, $50.40."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent > -places:
+        normal = normal.quantize(Decimal(1).scaleb(-places))
+    return f"${normal:f}"
+
+
+def dollars(value: Decimal) -> str:
+    """A computed cost, to four significant figures (at least cents)."""
+    if value == 0:
+        return "$0.00"
+    digits = max(2, 4 - 1 - math.floor(math.log10(float(value))))
+    return f"${value:.{digits}f}"
+
+
+def _rate(value: Decimal) -> str:
+    number = float(value)
+    return f"{number:,.0f}" if number >= 100 else f"{number:.3g}"
+
+
+def render(estimate_: Dict[str, Any], results: Dict[str, Any]) -> str:
+    env = results["environment"]
+    published = estimate_["published"]
+    memory = estimate_["memory_mb"]
+    share = estimate_["cpu_share"]
+    monthly = estimate_["always_on_monthly"]
+    clock_text = ("in CPU time (the work itself, without the waits of a shared machine)"
+                  if estimate_["clock"] == "cpu" else "by the wall clock")
+    lines = [
+        "# Cost per million predictions",
+        "",
+        "Written by `make cost` (`python -m benchmarks.cost`) from `benchmarks/results.json` "
+        f"({'quick run, rough; ' if results.get('quick') else ''}measured {env['date_utc']} at commit "
+        f"`{env['git_commit']}`{' (dirty tree)' if env.get('git_dirty') else ''}) and the prices in "
+        "`benchmarks/prices.py`.",
+        "",
+        f"Prices: AWS public list prices, {prices.REGION}, as of {prices.AS_OF}; re-check them before relying on "
+        "these figures:",
+        "",
+        f"- Lambda (x86): {money(prices.LAMBDA_PER_GB_SECOND, 10)} per GB-second, "
+        f"{money(prices.LAMBDA_PER_REQUEST * MILLION)} per million requests, duration rounded up to "
+        f"{prices.LAMBDA_BILLING_GRANULARITY_MS} ms ({prices.LAMBDA_PRICING_URL})",
+        f"- API Gateway REST API: {money(prices.API_GATEWAY_REST_PER_REQUEST * MILLION)} per million requests "
+        f"({prices.API_GATEWAY_PRICING_URL})",
+        f"- Always-on: {prices.ALWAYS_ON_INSTANCE} at {money(prices.ALWAYS_ON_PER_HOUR)}/hour x "
+        f"{prices.HOURS_PER_MONTH} h = {money(monthly)}/month (the published comparison's figure, not re-checked; "
+        f"{prices.ALWAYS_ON_PRICING_URL})",
+        "- Free tiers, volume discounts, data transfer and CloudWatch Logs are left out.",
+        "",
+        "## The published comparison, recomputed",
+        "",
+        f"{money(published['per_execution'], 7)} per {published['execution_seconds']} s execution, "
+        f"{published['predictions']:,} predictions:",
+        "",
+        "| batch size | executions | cost | request charges it leaves out (Lambda + API Gateway) |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for batch, amount in published["batch_costs"].items():
+        lines.append(f"| {batch} | {published['executions'][batch]:,.0f} | {money(amount)} | "
+                     f"{money(published['request_charges_left_out'][batch])} |")
+    lines += [
+        "",
+        f"Always-on {published['instance']}: {money(published['instance_hourly'])}/hour x {prices.HOURS_PER_MONTH} "
+        f"= **{money(published['instance_monthly'])}/month**. At today's duration price the per-execution figure "
+        f"is 4 s at about {published['implied_memory_mb']:.0f} MB. Its batch arithmetic assumes an execution "
+        "costs the same whatever the batch size, which holds only if scoring is a small part of it; the "
+        "measurements below show it is not for this engine.",
+        "",
+        f"## This service: Sonar at {memory} MB",
+        "",
+        f"Lambda gives {memory} MB {share:.3f} of a vCPU (one full vCPU at {FULL_VCPU_MB} MB), so the durations "
+        f"measured on one full core are divided by {share:.3f} (x{1 / share:.2f}), then rounded up to whole "
+        f"milliseconds. Duration: one whole invocation of `POST /predict/batch` as the bench measured it, "
+        f"{clock_text}.",
+        "",
+        "| batch size | measured ms | projected ms | billed ms | Lambda duration | Lambda requests | API Gateway "
+        "| **total per 1M predictions** | Lambda only |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in estimate_["batches"]:
+        cost = row["cost"]
+        lines.append(f"| {cost.batch} | {row['measured_ms']:.2f} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
+                     f"{dollars(cost.lambda_duration)} | {dollars(cost.lambda_requests)} | "
+                     f"{dollars(cost.api_gateway)} | **{dollars(cost.total)}** | {dollars(cost.lambda_total)} |")
+    lines += [
+        "",
+        f"## Break-even against an always-on {prices.ALWAYS_ON_INSTANCE} ({money(monthly)}/month)",
+        "",
+        "Below this steady rate, Lambda + API Gateway costs less than the instance; above it, more.",
+        "",
+        "| batch size | total per 1M predictions | break-even predictions/month | **predictions/second** "
+        "| instance capacity, records/s: burst / baseline |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in estimate_["batches"]:
+        even, capacity = row["break_even"], row["instance_records_per_s"]
+        lines.append(f"| {row['cost'].batch} | {dollars(row['cost'].total)} | "
+                     f"{_rate(even['predictions_per_month'])} | **{_rate(even['predictions_per_second'])}** | "
+                     f"{capacity['burst']:,.0f} / {capacity['baseline']:,.0f} |")
+    lines += [
+        "",
+        f"Capacity: what the instance could score at the same per-record cost, if its cores are as fast as the "
+        f"bench's: {INSTANCE_VCPUS} vCPUs at full burst, or at the t2 baseline of "
+        f"{INSTANCE_BASELINE_SHARE:.0%} of each. Where the break-even rate is above the baseline capacity, one "
+        "instance could not carry the load at which it would start to pay off.",
+        "",
+        "## Each model, one prediction per request",
+        "",
+        f"Duration: the whole Lambda invocation of `POST /models/<name>/predict` (the bench's *handler* row), "
+        f"{clock_text}. "
+        "Short requests show the 1 ms billing step: a request well under a millisecond is billed as a whole one.",
+        "",
+        "| model | measured ms | projected ms | billed ms | total per 1M predictions | break-even predictions/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in estimate_["models"]:
+        cost = row["cost"]
+        lines.append(f"| {row['name']} | {row['measured_ms']:.3f} | {cost.duration_ms:.2f} | {cost.billed_ms} | "
+                     f"{dollars(cost.total)} | {_rate(row['break_even']['predictions_per_second'])} |")
+    lines += [
+        "",
+        "## Memory setting (Sonar, batch 1)",
+        "",
+        "For CPU-bound scoring, memory buys CPU: up to 1,769 MB the duration falls as the price per ms rises, so "
+        "the duration charge barely moves; above it a single thread gets no faster and the charge grows.",
+        "",
+        "| memory MB | projected ms | billed ms | Lambda duration per 1M | total per 1M predictions |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in estimate_["sensitivity"]:
+        cost = row["cost"]
+        lines.append(f"| {row['memory_mb']} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
+                     f"{dollars(cost.lambda_duration)} | {dollars(cost.total)} |")
+    if estimate_["init_ms"] is not None:
+        lines += [
+            "",
+            f"A cold start's init (import + model load, {estimate_['init_ms']:.0f} ms measured on a full core) is "
+            f"billed like duration on current Lambda pricing: about {dollars(estimate_['init_cost'])} at {memory} MB "
+            "if init ran at full speed (more at the memory's CPU share); small unless containers are recycled "
+            "often.",
+        ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def load_results(path: Path) -> Dict[str, Any]:
+    if not path.exists():
+        print(f"[cost] {path} is missing: running the bench first", file=sys.stderr, flush=True)
+        from benchmarks import bench  # heavy: imports the app
+
+        bench.main(["--out", str(path.parent)])
+    results: Dict[str, Any] = json.loads(path.read_text())
+    return results
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cost", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="the bench's results.json")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the markdown tables")
+    parser.add_argument("--config", type=Path, default=CHALICE_CONFIG, help="the Chalice config to read memory from")
+    parser.add_argument("--stage", default=None, help="a Chalice stage whose lambda_memory_size overrides the top one")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="price the measured CPU time (default) or wall-clock time")
+    args = parser.parse_args(argv)
+    results = load_results(args.results)
+    text = render(estimate(results, lambda_memory_mb(args.config, args.stage), args.clock), results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+    print(f"Wrote {args.out}")
+    return 0
+
+
+def summary_rows(estimate_: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The headline numbers, for callers that want them without the markdown."""
+    return [{"batch": row["cost"].batch, "total_per_million": row["cost"].total,
+             "break_even_per_second": row["break_even"]["predictions_per_second"]} for row in estimate_["batches"]]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Every price the cost model uses, in one place: update them here, nowhere else.
+
+AWS public list prices for us-east-1 (N. Virginia), on demand, x86, in US dollars, ignoring the free tiers
+and volume discounts. As of 2026-11-22: taken from stored copies of the pages named below (AWS's pricing
+pages and its "How AWS Pricing Works" whitepaper), not read live that day. Prices change: re-check them at
+those addresses before relying on the figures, and update AS_OF with them.
+"""
+
+from decimal import Decimal
+
+AS_OF = "2026-11-22"
+REGION = "us-east-1"
+MILLION = 1_000_000
+
+# AWS Lambda, x86, first 6 billion GB-seconds a month; duration is rounded up to the next millisecond.
+LAMBDA_PRICING_URL = "https://aws.amazon.com/lambda/pricing/"
+LAMBDA_PER_GB_SECOND = Decimal("0.0000166667")
+LAMBDA_PER_REQUEST = Decimal("0.20") / MILLION
+LAMBDA_BILLING_GRANULARITY_MS = 1
+
+# Amazon API Gateway, REST API (what Chalice deploys), first 333 million requests a month.
+API_GATEWAY_PRICING_URL = "https://aws.amazon.com/api-gateway/pricing/"
+API_GATEWAY_REST_PER_REQUEST = Decimal("3.50") / MILLION
+
+# The published comparison that cost.py reproduces as a check of its arithmetic: its own figures, as given
+# ("$0.0000124 per 4 s execution; 50,000 predictions cost $0.62 at batch 1, $0.062 at 10, $0.0062 at 100;
+# an always-on ml.t2.medium at $0.07/hour = $50.40/month"). Its source is not recorded in this repository.
+PUBLISHED_COST_PER_EXECUTION = Decimal("0.0000124")
+PUBLISHED_EXECUTION_SECONDS = 4
+PUBLISHED_PREDICTIONS = 50_000
+PUBLISHED_BATCH_SIZES = (1, 10, 100)
+
+# The always-on alternative for the break-even rate: the published comparison's instance and hourly price,
+# not re-checked (SageMaker real-time hosting: https://aws.amazon.com/sagemaker/pricing/). A month is 720
+# hours (30 days), as that comparison counts it.
+ALWAYS_ON_INSTANCE = "ml.t2.medium"
+ALWAYS_ON_PER_HOUR = Decimal("0.07")
+ALWAYS_ON_PRICING_URL = "https://aws.amazon.com/sagemaker/pricing/"
+HOURS_PER_MONTH = 720
