@@ -6,8 +6,9 @@ why" until a backoff delay has passed, so a missing or broken model never turns
 into a crash loop or an S3 request per call.
 
 Once loaded, it checks S3 for a newer version at most every ``refresh_seconds``
-(a conditional GET on the ETag). The check and the compile run off the request
-path (``background``); the new model replaces the old one in a single reference
+(a conditional GET on the ETag), when a request comes or when the registry's
+refresher asks. The check and the compile run off the request path
+(``background``); the new model replaces the old one in a single reference
 swap, so each request is answered wholly by one version. A new version that
 does not compile is not swapped in: the last good model keeps serving and
 :meth:`status` shows the failed version and why.
@@ -115,8 +116,7 @@ class ModelLoader:
     def get(self) -> LoadedModel:
         model = self._model
         if model is not None:
-            if self._refresh and not self._checking and self._clock() >= self._next_check:
-                self._start_check()
+            self.refresh_if_due()
             return model
         with self._lock:
             if self._model is not None:
@@ -146,6 +146,11 @@ class ModelLoader:
             self.get()
         except ServiceError:
             pass
+
+    def refresh_if_due(self) -> None:
+        """Start a check for a newer version (in the background) if the refresh interval has passed."""
+        if self._refresh and self._model is not None and not self._checking and self._clock() >= self._next_check:
+            self._start_check()
 
     def check_for_update(self) -> None:
         """Look for a newer version now and swap it in if it compiles (what the background check runs)."""

@@ -20,8 +20,11 @@ _UNLOADED_LIMIT = 256
 
 class ModelRegistry:
     def __init__(self, make_loader: LoaderFactory, prefix: str, default_key: str, max_models: int,
-                 max_bytes: int) -> None:
+                 max_bytes: int, refresh_seconds: float = 0.0) -> None:
         self.prefix = prefix
+        self._refresh_seconds = refresh_seconds
+        self._refresher: Optional[threading.Thread] = None
+        self._closed = threading.Event()
         self._make_loader = make_loader
         self._max_models = max_models
         self._max_bytes = max_bytes
@@ -55,7 +58,28 @@ class ModelRegistry:
         model = loader.get()
         if not was_loaded:
             self._enforce_bounds(keep=loader)
+            self._start_refresher()
         return model
+
+    def close(self) -> None:
+        """Stop the refresher (a runtime being replaced)."""
+        self._closed.set()
+
+    def _start_refresher(self) -> None:
+        """Loaded models also look for new versions between requests, so an upload takes over without
+        waiting for the next request to notice (on Lambda this runs while the container is awake)."""
+        with self._lock:
+            if self._refresh_seconds <= 0 or self._refresher is not None or self._closed.is_set():
+                return
+            self._refresher = threading.Thread(target=self._refresh_loop, name="model-refresher", daemon=True)
+        self._refresher.start()
+
+    def _refresh_loop(self) -> None:
+        while not self._closed.wait(self._refresh_seconds / 2):
+            with self._lock:
+                loaders = [self._default, *self._loaders.values()]
+            for loader in loaders:
+                loader.refresh_if_due()
 
     def loaded(self) -> Dict[str, LoadedModel]:
         """Every loaded model by name, the default model included."""

@@ -23,6 +23,7 @@ _S3_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts":
 class Runtime:
     settings: Settings
     service: ScoringService
+    close: Callable[[], None] = lambda: None
 
 
 def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
@@ -40,8 +41,9 @@ def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
             background=background, on_event=events)
 
     registry = ModelRegistry(make_loader, settings.models_prefix, settings.model_key,
-                             settings.max_loaded_models, settings.max_loaded_model_bytes)
-    return Runtime(settings, ScoringService(registry, store, settings.max_batch_records))
+                             settings.max_loaded_models, settings.max_loaded_model_bytes,
+                             refresh_seconds=settings.model_refresh_seconds)
+    return Runtime(settings, ScoringService(registry, store, settings.max_batch_records), close=registry.close)
 
 
 class LazyRuntime:
@@ -59,6 +61,9 @@ class LazyRuntime:
     def configure(self, factory: Callable[[], Runtime]) -> None:
         """Use ``factory`` from now on (a fresh container, as far as this app can tell)."""
         with self._lock:
+            previous = getattr(self, "_runtime", None)
+            if previous is not None:
+                previous.close()
             self._factory = factory
             self._runtime: Optional[Runtime] = None
             self._error: Optional[str] = None

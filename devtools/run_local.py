@@ -34,6 +34,7 @@ from pfactl.s3_target import LOCAL_S3_FILE, LocalS3File, remove_local_s3_file
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_FILE = Path("models") / "sonar_naive_bayes.pfa"
 SONAR_CSV = Path("tests") / "data" / "sonar.csv"
+LOCAL_REFRESH_SECONDS = "2"
 
 
 class _Stop(Exception):
@@ -139,6 +140,8 @@ def local_service(port: int, s3_port: int | None = None, *, data_dir: Path | Non
               + (" (pfactl in this folder uses it)" if publish else ""), flush=True)
         env = {name: value for name, value in os.environ.items() if name not in CONFLICTING_CLIENT_ENV}
         env.update(s3.client_environment())
+        # Locally, a newly uploaded version should take over within a couple of seconds.
+        env.setdefault("MODEL_REFRESH_SECONDS", LOCAL_REFRESH_SECONDS)
         chalice = subprocess.Popen(chalice_command(port), cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
                                    stdout=output, stderr=subprocess.STDOUT if output else None,
                                    start_new_session=True)

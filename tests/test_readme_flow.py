@@ -1,0 +1,75 @@
+"""The README's walk-through, run as written, in a copy of the project, against `make run`'s service."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from chalice_local import call, free_port
+
+PROJECT = Path(__file__).parent.parent
+SECTION = "## From scikit-learn to a live endpoint"
+
+
+def walkthrough() -> str:
+    readme = (PROJECT / "README.md").read_text()
+    section = readme[readme.index(SECTION):]
+    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    """The tracked files, as a fresh clone has them, sharing this checkout's virtual environment."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=PROJECT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    copy = tmp_path / "project"
+    for name in files:
+        if (PROJECT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / name, copy / name)
+    (copy / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    return copy
+
+
+def healthy(port: int) -> bool:
+    try:
+        return call(f"http://127.0.0.1:{port}/health", content_type=None)[0] == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def make_run(project_copy):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key != "MODEL_BUCKET"}
+    process = subprocess.Popen([sys.executable, "-m", "devtools.run_local", "--port", str(port)], cwd=project_copy,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (project_copy / ".local" / "s3.json").exists() or not healthy(port):
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()[-2000:]
+        time.sleep(0.2)
+    yield port, env
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(timeout=30)
+
+
+def test_the_walkthrough_works_as_written(project_copy, make_run):
+    port, env = make_run
+    script = walkthrough().replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=project_copy, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"prediction"')]
+    assert [answer["prediction"] for answer in answers] == ["R", "R", "R"]
+    first, second, rolled_back = (answer["model"]["version"] for answer in answers)
+    assert len({first, second, rolled_back}) == 3, "each answer names the version that gave it"
+    scores = (project_copy / ".local" / "flow" / "scores.jsonl").read_text().splitlines()
+    assert len(scores) == 208 and all("prediction" in json.loads(line) for line in scores)
+    listing = json.loads(result.stdout.splitlines()[-1])
+    assert {"sonar", "sonar_naive_bayes"} <= {model["name"] for model in listing["models"]}
