@@ -6,9 +6,12 @@ double; no duplicate keys; bounded size. Every failure is a caller-facing error.
 
 import json
 import math
+import re
 from typing import Any, List, Tuple, Union
 
 from .errors import MalformedJson, PayloadTooLarge
+
+_MAYBE_HUGE = re.compile(r"[eE][+]?0*[1-9][0-9]{2}|[0-9]{300}")
 
 
 def read_json(raw_body: Union[bytes, str], max_bytes: int, what: str = "one JSON record") -> Any:
@@ -22,8 +25,11 @@ def read_json(raw_body: Union[bytes, str], max_bytes: int, what: str = "one JSON
         text = raw_body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise MalformedJson(f"request body is not UTF-8 ({error.reason} at byte {error.start})") from None
+    # Only a number with a 3-digit exponent or hundreds of digits can overflow a double; checking each
+    # number in Python costs more than the parse itself, so that check runs only when one is there.
+    parse_float = _finite_float if _MAYBE_HUGE.search(text) else float
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+        return json.loads(text, parse_constant=_reject_constant, parse_float=parse_float,
                           object_pairs_hook=_unique_keys)
     except MalformedJson:
         raise

@@ -11,7 +11,7 @@ field (without an Avro default) and an unknown field are errors. Errors are
 """
 
 import json
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .avro_schema import (
     NamedTypes,
@@ -34,6 +34,12 @@ _JSON_KIND = {
     "null": (type(None),), "boolean": (bool,), "int": (int,), "long": (int,), "float": (int, float),
     "double": (int, float), "bytes": (str,), "string": (str,), "enum": (str,), "fixed": (str,),
     "array": (list,), "map": (dict,), "record": (dict,),
+}
+
+
+# JSON value types that a member of these kinds accepts whatever the value is.
+_TOTAL: Dict[type, Tuple[str, ...]] = {
+    type(None): ("null",), bool: ("boolean",), str: ("string",), float: ("double", "float"),
 }
 
 
@@ -321,11 +327,25 @@ class _Compiler:
 
     def _union(self, schema: List[Schema], namespace: str) -> Check:
         members = []
+        kinds = []
         for member in schema:
             member, kind, tag = union_member(member, self.named, namespace)
             members.append((tag, self.compile(member, namespace), _JSON_KIND[kind]))
+            kinds.append(kind)
+        # A JSON value that only one member can take, and always does (a float for the one double member):
+        # answered without trying the members, the common case of nullable numbers and strings.
+        direct: Dict[type, Optional[str]] = {}
+        for python_type, total_kinds in _TOTAL.items():
+            takers = [(tag, kind) for (tag, _, json_kinds), kind in zip(members, kinds, strict=True)
+                      if python_type in json_kinds]
+            if len(takers) == 1 and takers[0][1] in total_kinds:
+                direct[python_type] = takers[0][0]
 
         def check(value: Any) -> Any:
+            kind = type(value)
+            if kind in direct:
+                tag = direct[kind]
+                return value if tag is None else {tag: value}
             plausible = []
             for tag, member_check, json_kinds in members:
                 if type(value) not in json_kinds:
