@@ -20,6 +20,8 @@ def test_strict_json_is_parsed():
     (b'{"a": Infinity}', "Infinity is not a JSON number"),
     (b'[-Infinity]', "-Infinity is not a JSON number"),
     (b'{"a": 1e400}', "out of the range of a double"),
+    (b'{"a": 1E+0400}', "out of the range of a double"),
+    (b'{"a": -' + b"9" * 400 + b'.5}', "out of the range of a double"),
     (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
     (b'\xff\xfe{}', "not UTF-8"),
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
