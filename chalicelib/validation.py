@@ -187,7 +187,9 @@ class _Compiler:
         def check(value: Any) -> Any:
             kind = type(value)
             if kind is float:
-                return value
+                if value - value == 0.0:  # finite; JSON's 1e999 parses as infinity
+                    return value
+                raise Mismatch(f"expected {schema}, got a number out of its range: {shown(value)}")
             if kind is int:
                 try:
                     return float(value)
@@ -343,7 +345,7 @@ class _Compiler:
 
         def check(value: Any) -> Any:
             kind = type(value)
-            if kind in direct:
+            if kind in direct and (kind is not float or value - value == 0.0):
                 tag = direct[kind]
                 return value if tag is None else {tag: value}
             plausible = []
@@ -356,7 +358,7 @@ class _Compiler:
                     plausible.append(mismatch)
                     continue
                 return converted if tag is None else {tag: converted}
-            if len(plausible) == 1 and (plausible[0].path or type(value) in (dict, list)):
+            if len(plausible) == 1:  # only one member could take this kind of value: its reason is the one
                 raise plausible[0]
             raise _expected(schema, value)
         return check

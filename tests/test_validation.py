@@ -1,6 +1,7 @@
 import pytest
 
 from chalicelib.errors import InvalidInput
+from chalicelib.request_body import read_json
 from chalicelib.validation import compile_validator
 
 POINT = {"type": "record", "name": "Point", "fields": [
@@ -76,3 +77,15 @@ def test_a_recursive_record_validates():
     value = {"value": 1, "children": [{"value": 2, "children": []}]}
     assert compile_validator(tree)(value) == value
     assert invalid(tree, {"value": 1, "children": [{"value": "2", "children": []}]}).field == "children[0].value"
+
+
+@pytest.mark.parametrize("body", [b'{"x": 1e400, "label": null, "color": "red"}',
+                                  b'{"x": -1E+0400, "label": null, "color": "red"}',
+                                  b'{"x": ' + b"9" * 400 + b'.5, "label": null, "color": "red"}'])
+def test_a_number_beyond_a_double_is_refused_naming_its_field(body):
+    error = invalid(POINT, read_json(body, 10_000))
+    assert error.field == "x" and "out of its range" in error.message
+
+
+def test_a_number_beyond_a_double_in_a_nullable_field_is_refused():
+    assert invalid(["null", "double"], read_json(b"1e999", 100)).message.startswith("expected double")
