@@ -140,13 +140,6 @@ class ModelLoader:
                 return self._model
             raise self._not_available()
 
-    def warm(self) -> None:
-        """Try to load now (cold start); a failure is remembered, not raised."""
-        try:
-            self.get()
-        except ServiceError:
-            pass
-
     def refresh_if_due(self) -> None:
         """Start a check for a newer version (in the background) if the refresh interval has passed."""
         if self._refresh and self._model is not None and not self._checking and self._clock() >= self._next_check:

@@ -20,7 +20,11 @@ class ScoringService:
         self.max_batch_records = max_batch_records
 
     def warm(self) -> None:
-        self._registry.default.warm()
+        """Load the default model now if it is not loaded; a failure is remembered, not raised."""
+        try:
+            self._registry.get()
+        except ServiceError:
+            pass
 
     def predict(self, record: Any, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         model = self._registry.get(name)
@@ -63,7 +67,7 @@ class ScoringService:
         return {"models": models, "default": self._registry.default_name}
 
     def health(self) -> Dict[str, Any]:
-        self._registry.default.warm()
+        self.warm()
         return {**self._registry.default.status(), "loaded_models": len(self._registry.loaded())}
 
     def _batch_records(self, body: Any) -> List[Any]:

@@ -90,7 +90,8 @@ def test_a_missing_document_is_not_ready_with_the_reason_and_backs_off(store, cl
 
 def test_recovers_on_its_own_when_the_document_appears(store, clock):
     loader = loader_for(store, clock)
-    loader.warm()
+    with pytest.raises(ModelNotReady):
+        loader.get()
     store.objects["toy.pfa"] = TOY
     with pytest.raises(ModelNotReady):
         loader.get()

@@ -185,3 +185,15 @@ def test_versions_swapped_under_concurrent_load_answer_every_request_correctly(s
     versions = [body["model"]["version"] for _, _, body in answers]
     assert versions.count(first) > 10 and versions.count(second) > 10
     assert versions.index(second) > max(i for i, version in enumerate(versions) if version == first) - 8
+
+
+def test_a_new_version_takes_over_between_requests(serve, s3_client, bucket):
+    client = serve()
+    post(client, "/predict", {})
+    post(client, "/models/toy/predict", 1)
+    second = s3_client.put_object(Bucket=bucket, Key="models/toy.pfa", Body=TOY_200)["VersionId"]
+
+    def listed_version():  # listing does not touch the models, so only the background refresher can swap
+        return {model["name"]: model["version"] for model in get(client, "/models")[1]["models"]}["toy"]
+
+    assert eventually(lambda: listed_version() == second)
