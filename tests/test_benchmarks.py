@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench, cost, prices
+from benchmarks import cost, prices
+from benchmarks.examples import r_sonar_predictions, sonar_records
+from benchmarks.floor import SonarFloor
+from benchmarks.harness import timed_rounds
+from benchmarks.report import TARGETS
+from benchmarks.stages import STAGES
 from chalicelib.served_model import compile_served
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -35,7 +40,7 @@ def test_quick_bench_writes_results(quick_run: Path) -> None:
     for key in ("cpu_model", "cores", "python", "platform", "date_utc", "git_commit", "git_dirty"):
         assert key in env
     assert set(results["models"]) == {"toy", "sonar", "iris"}
-    stages = {key for key, _, _ in bench.STAGES} - {"floor"}
+    stages = {key for key, _, _ in STAGES} - {"floor"}
     for short, model in results["models"].items():
         assert stages <= set(model["median_us"]), short
         assert stages <= set(model["cpu_median_us"]), short
@@ -53,7 +58,7 @@ def test_quick_bench_writes_results(quick_run: Path) -> None:
     assert [row["size"] for row in results["batch"]["sizes"]] == [1, 10, 100]
     for row in results["batch"]["sizes"]:
         assert {"request_ms", "records_per_s", "ratio_to_single", "request_cpu_ms", "cpu_ratio_to_single"} <= set(row)
-    assert set(results["summary"]["targets_met"]) == set(bench.TARGETS)
+    assert set(results["summary"]["targets_met"]) == set(TARGETS)
 
     markdown = (quick_run / "results.md").read_text()
     for heading in ("## Per request, in process", "## Service overhead", "## Plain-Python floor (Sonar)",
@@ -126,8 +131,8 @@ def test_lambda_memory_from_chalice_config(tmp_path: Path) -> None:
 
 
 def test_sonar_floor_agrees_with_r_and_the_engine() -> None:
-    floor = bench.SonarFloor.from_file(SONAR_PFA)
-    records, r_rows = bench.sonar_records(), bench.r_sonar_predictions()
+    floor = SonarFloor.from_file(SONAR_PFA)
+    records, r_rows = sonar_records(), r_sonar_predictions()
     assert len(records) == len(r_rows) == 208
     assert [floor.predict(record) for record in records] == [row["pred"] for row in r_rows]
     for record, row in zip(records, r_rows, strict=True):
@@ -139,8 +144,8 @@ def test_sonar_floor_agrees_with_r_and_the_engine() -> None:
 
 
 def test_sonar_floor_mirrors_missing_values() -> None:
-    floor = bench.SonarFloor.from_file(SONAR_PFA)
-    record = dict(bench.sonar_records()[0])
+    floor = SonarFloor.from_file(SONAR_PFA)
+    record = dict(sonar_records()[0])
     with_null = {**record, "V1": None}
     without = {key: value for key, value in record.items() if key != "V1"}
     # A null feature adds m.ln(1) = 0, exactly as leaving it out; the engine answers the same.
@@ -152,8 +157,8 @@ def test_sonar_floor_mirrors_missing_values() -> None:
 
 
 def test_timed_rounds_returns_wall_and_cpu_medians() -> None:
-    timings = bench.timed_rounds({"empty": lambda i: None, "work": lambda i: sum(range(50 + i))},
-                                 n_inputs=7, rounds=3, block_us=50)
+    timings = timed_rounds({"empty": lambda i: None, "work": lambda i: sum(range(50 + i))},
+                           n_inputs=7, rounds=3, block_us=50)
     assert set(timings) == {"empty", "work"}
     for timing in timings.values():
         assert timing["samples"] == 3 and timing["calls_per_sample"] >= 1

@@ -1,0 +1,149 @@
+"""The per-request stages, in process: each stage of one request for one model, timed in interleaved rounds,
+from the raw engine to a whole Lambda invocation, with the engine stubbed to measure the service's overhead."""
+
+from __future__ import annotations
+
+import gc
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+import app as app_module
+from benchmarks.examples import MODELS_PREFIX, Example
+from benchmarks.floor import SonarFloor
+from benchmarks.harness import Call, Plan, timed_rounds
+from benchmarks.lambda_events import CONTEXT, answer_of, api_event, invoke
+from chalicelib.request_body import read_json
+from chalicelib.served_model import ServedModel, compile_served
+from chalicelib.wiring import Runtime
+
+# Each model is also uploaded under this suffix; that copy's engine is replaced by a constant answer, so the
+# handler's own cost (everything but the engine) is measured directly, interleaved with the real thing.
+STUBBED_SUFFIX = "-engine-stubbed"
+
+# (key, label, what it is) in the order of the tables.
+STAGES: List[Tuple[str, str, str]] = [
+    ("harness", "harness", "an empty call: the timing loop's own cost, included in every row"),
+    ("parse", "parse", "`read_json`: body bytes to a Python value (strict JSON)"),
+    ("validate", "validate", "the input check against the model's PFA input type"),
+    ("engine", "engine", "raw titus `engine.action(x, check=False)`: the baseline (1x)"),
+    ("score", "score", "`served.model.score`: the engine plus lock and error mapping"),
+    ("encode", "encode", "output encoding to plain JSON"),
+    ("predict", "predict", "`ServedModel.predict`: validate + score + encode"),
+    ("handler", "handler (total)",
+     "one Lambda invocation in Python: `json.loads(event)`, `app.app(event, context)` (middleware, routing, "
+     "request log line to /dev/null, response), `json.dumps(response)`; `POST /models/<name>/predict`"),
+    ("handler_stubbed", "handler, engine stubbed",
+     "the same, on a copy of the model whose engine answers a constant: the service overhead, measured directly"),
+    ("app_stubbed", "app only, engine stubbed",
+     "`app.app(event, context)` on an already decoded event, result not encoded, engine stubbed: Chalice and "
+     "the service without the Lambda runtime's JSON work"),
+    ("client", "chalice test client",
+     "`chalice.test.Client().http.post(...)`: adds Chalice's local gateway, which is not on Lambda's path"),
+    ("floor", "plain-Python floor", "Sonar only: the model's math in plain Python (`SonarFloor`)"),
+]
+
+
+class ConstantEngine:
+    """Stands in for a titus engine: answers one fixed output at no cost."""
+
+    def __init__(self, output: Any) -> None:
+        self._output = output
+
+    def action(self, datum: Any, check: bool = True) -> Any:
+        return self._output
+
+
+def bench_model(example: Example, runtime: Runtime, http: Any, plan: Plan,
+                floor: Optional[SonarFloor]) -> Dict[str, Any]:
+    """Every stage of one request for one model, and the checks that the service answers what the engine does."""
+    key = f"{MODELS_PREFIX}{example.name}.pfa"
+    served: ServedModel = compile_served(example.path.read_bytes(), key)
+    engine = served.model._engine
+    records = example.records
+    count = len(records)
+    bodies = [json.dumps(record).encode() for record in records]
+    validated = [served.validate(record) for record in records]
+    outputs = [engine.action(datum, check=False) for datum in validated]
+    answers = [served.encode(output) for output in outputs]
+    matches_reference = sum(answer == expected for answer, expected in zip(answers, example.reference, strict=True))
+
+    resource = "/models/{name}/predict"
+    path, stubbed_name = f"/models/{example.name}/predict", example.name + STUBBED_SUFFIX
+    events = [api_event(path, resource, body.decode(), {"name": example.name}) for body in bodies]
+    stubbed_events = [api_event(f"/models/{stubbed_name}/predict", resource, body.decode(), {"name": stubbed_name})
+                      for body in bodies]
+    checked = count if plan.handler_check_rows is None else min(count, plan.handler_check_rows)
+    for index in range(checked):
+        status, body = answer_of(invoke(events[index]))
+        if status != 200 or body["prediction"] != answers[index]:
+            raise RuntimeError(f"{example.name} row {index}: handler answered {status} {body}, "
+                               f"the engine {answers[index]!r}")
+    response = http.post(path, headers={"Content-Type": "application/json"}, body=bodies[0])
+    if response.status_code != 200 or response.json_body["prediction"] != answers[0]:
+        raise RuntimeError(f"{example.name}: the test client answered {response.status_code} {response.body!r}")
+    status, body = answer_of(invoke(stubbed_events[0]))  # loads the copy, then its engine is swapped
+    if status != 200:
+        raise RuntimeError(f"{stubbed_name}: handler answered {status} {body}")
+    runtime.service._registry.get(stubbed_name).served.model._engine = ConstantEngine(outputs[0])
+    stubbed_dicts = [json.loads(event) for event in stubbed_events]
+    app = app_module.app
+    app(stubbed_dicts[0], CONTEXT)
+    if stubbed_dicts[0] != json.loads(stubbed_events[0]):
+        raise RuntimeError("the app changed the event it was given; app_stubbed cannot reuse events")
+
+    max_body = runtime.settings.max_body_bytes
+    validate, score, encode, predict = served.validate, served.model.score, served.encode, served.predict
+    content_type = {"Content-Type": "application/json"}
+    stages: Dict[str, Call] = {
+        "harness": lambda i: None,
+        "parse": lambda i: read_json(bodies[i], max_body),
+        "validate": lambda i: validate(records[i]),
+        "engine": lambda i: engine.action(validated[i], check=False),
+        "score": lambda i: score(validated[i]),
+        "encode": lambda i: encode(outputs[i]),
+        "predict": lambda i: predict(records[i]),
+        "handler": lambda i: invoke(events[i]),
+        "handler_stubbed": lambda i: invoke(stubbed_events[i]),
+        "app_stubbed": lambda i: app(stubbed_dicts[i], CONTEXT),
+        "client": lambda i: http.post(path, headers=content_type, body=bodies[i]),
+    }
+    floor_check: Optional[Dict[str, Any]] = None
+    if floor is not None:
+        floor_labels = [floor.predict(record) for record in records]
+        floor_check = {
+            "rows": count,
+            "labels_equal_engine": sum(a == b for a, b in zip(floor_labels, answers, strict=True)),
+            "labels_equal_reference": sum(a == b for a, b in zip(floor_labels, example.reference, strict=True)),
+        }
+        stages["floor"] = lambda i: floor.predict(records[i])
+
+    gc.collect()
+    timings = timed_rounds(stages, count, plan.rounds, plan.block_us)
+    medians = {name: timing["median_us"] for name, timing in timings.items()}
+    cpu_medians = {name: timing["cpu"]["median_us"] for name, timing in timings.items()}
+    engine_us = medians["engine"]
+    result: Dict[str, Any] = {
+        "name": example.name,
+        "rows": count,
+        "answers_equal_reference": matches_reference,
+        "reference": example.reference_source,
+        "handler_rows_checked": checked,
+        "stages": timings,
+        "median_us": medians,
+        "ratio_to_engine": {name: value / engine_us for name, value in medians.items()},
+        "cpu_median_us": cpu_medians,
+        "cpu_ratio_to_engine": {name: value / cpu_medians["engine"] for name, value in cpu_medians.items()},
+        "overhead_us": {
+            "handler_minus_engine": medians["handler"] - engine_us,
+            "handler_engine_stubbed": medians["handler_stubbed"],
+            "app_only_engine_stubbed": medians["app_stubbed"],
+            "parse_validate_encode": medians["parse"] + medians["validate"] + medians["encode"],
+            "cpu_handler_engine_stubbed": cpu_medians["handler_stubbed"],
+            "cpu_handler_minus_engine": cpu_medians["handler"] - cpu_medians["engine"],
+        },
+    }
+    if floor_check is not None:
+        result["floor"] = {**floor_check, "median_us": medians["floor"],
+                           "ratio_to_engine": medians["floor"] / engine_us, "cpu_median_us": cpu_medians["floor"],
+                           "cpu_ratio_to_engine": cpu_medians["floor"] / cpu_medians["engine"]}
+    return result
