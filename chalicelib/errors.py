@@ -22,6 +22,8 @@ class ServiceError(ChaliceUnhandledError):
         self.message = message
         self.field = field
         self.headers = headers or {}
+        # The model (name and version) that raised it, when a model had been chosen.
+        self.model: Optional[Dict[str, str]] = None
 
     def to_body(self) -> Dict[str, Any]:
         error: Dict[str, Any] = {"code": self.code, "message": self.message}

@@ -28,7 +28,12 @@ class ScoringService:
 
     def predict(self, record: Any, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         model = self._registry.get(name)
-        return {"prediction": model.predict(record), "model": model.identity()}, model
+        try:
+            prediction = model.predict(record)
+        except ServiceError as error:
+            error.model = model.identity()
+            raise
+        return {"prediction": prediction, "model": model.identity()}, model
 
     def predict_batch(self, body: Any, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         records = self._batch_records(body)

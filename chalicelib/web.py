@@ -93,6 +93,8 @@ def _ok(body: Dict[str, Any], model: LoadedModel) -> Response:
 
 def error_response(error: ServiceError) -> Response:
     headers: Dict[str, Any] = {"Content-Type": JSON, **error.headers}
+    if error.model is not None:
+        headers.update({MODEL_NAME_HEADER: error.model["name"], MODEL_VERSION_HEADER: error.model["version"]})
     return Response(body=error.to_body(), status_code=error.status, headers=headers)
 
 

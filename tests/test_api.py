@@ -126,6 +126,13 @@ def test_bad_requests_get_a_clear_4xx_and_the_service_keeps_serving(client, name
     assert json.loads(post(client, "/predict", ROW1).body)["prediction"] == "R"
 
 
+def test_an_error_from_the_chosen_model_names_it(client):
+    response = post(client, "/predict", {**ROW1, "V1": True})
+    assert response.status_code == 400 and response.headers["X-Model-Name"] == "sonar_naive_bayes"
+    assert response.headers["X-Model-Version"] == post(client, "/predict", ROW1).headers["X-Model-Version"]
+    assert "X-Model-Name" not in post(client, "/predict", "{").headers
+
+
 def test_messages_name_the_field_the_expected_and_the_received_value(client):
     error = json.loads(post(client, "/predict", {**ROW1, "V1": True}).body)["error"]
     assert error["message"] == "expected one of null | string | double, got true"
