@@ -1,7 +1,7 @@
 """Reading model documents from S3. The store is handed its boto3 client."""
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -39,10 +39,11 @@ class StoredDocument:
 class ModelStore:
     """Reads model documents from one bucket; failures become :class:`ModelLoadError`."""
 
-    def __init__(self, s3_client: Any, bucket: str, max_bytes: int) -> None:
+    def __init__(self, s3_client: Any, bucket: str, max_bytes: int, list_limit: int = LIST_LIMIT) -> None:
         self._s3 = s3_client
         self.bucket = bucket
         self._max_bytes = max_bytes
+        self._list_limit = list_limit
 
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -71,18 +72,20 @@ class ModelStore:
         return StoredDocument(bucket=self.bucket, key=key, data=data,
                               etag=str(response.get("ETag", "")).strip('"'), version_id=response.get("VersionId"))
 
-    def list(self, prefix: str) -> List[Dict[str, Any]]:
-        """Objects under ``prefix`` (at most :data:`LIST_LIMIT`): key, etag, size, last_modified."""
+    def list(self, prefix: str) -> Tuple[List[Dict[str, Any]], bool]:
+        """Objects under ``prefix`` (key, etag, size, last_modified), at most ``list_limit`` of them in key
+        order, and whether there were more."""
         where = self.location(prefix)
         try:
-            response = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=LIST_LIMIT)
+            response = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=self._list_limit)
         except ClientError as error:
             raise self._failure(_code(error), where) from None
         except BotoCoreError as error:
             raise ModelLoadError(f"S3 is unreachable while listing {where}: {type(error).__name__}") from None
-        return [{"key": item["Key"], "etag": str(item.get("ETag", "")).strip('"'), "size_bytes": item.get("Size"),
-                 "last_modified": item["LastModified"].isoformat().replace("+00:00", "Z")}
-                for item in response.get("Contents", [])]
+        items = [{"key": item["Key"], "etag": str(item.get("ETag", "")).strip('"'), "size_bytes": item.get("Size"),
+                  "last_modified": item["LastModified"].isoformat().replace("+00:00", "Z")}
+                 for item in response.get("Contents", [])]
+        return items, bool(response.get("IsTruncated"))
 
     def _failure(self, code: str, where: str) -> ModelLoadError:
         if code in _MISSING:

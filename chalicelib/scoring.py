@@ -54,9 +54,10 @@ class ScoringService:
         return {**model.describe(), "update": loader.update_status()}, model
 
     def list_models(self) -> Dict[str, Any]:
-        """Every model document under the prefix in S3, and which of them this container has loaded."""
+        """The model documents under the prefix in S3 (the first 1000 keys; ``truncated`` says if there are
+        more), and which of them this container has loaded."""
         try:
-            objects = self._store.list(self._registry.prefix)
+            objects, truncated = self._store.list(self._registry.prefix)
         except ModelLoadError as error:
             raise ModelNotReady(f"cannot list models: {error}") from None
         loaded = self._registry.loaded()
@@ -69,7 +70,7 @@ class ScoringService:
             models.append({"name": name, "loaded": model is not None, "version": model.version if model else None,
                            "location": self._store.location(item["key"]), "etag": item["etag"],
                            "size_bytes": item["size_bytes"], "last_modified": item["last_modified"]})
-        return {"models": models, "default": self._registry.default_name}
+        return {"models": models, "default": self._registry.default_name, "truncated": truncated}
 
     def health(self) -> Dict[str, Any]:
         self.warm()

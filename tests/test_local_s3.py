@@ -88,3 +88,4 @@ def test_a_busy_s3_port_is_a_clear_error(s3: LocalS3, tmp_path: Path) -> None:
     with pytest.raises(LocalS3Error, match=f"S3 port {s3.ports['s3']}"):
         LocalS3(tmp_path / "s3", s3_port=s3.ports["s3"]).start()
 
+
