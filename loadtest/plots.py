@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -79,9 +80,7 @@ def latency_over_time(records: Sequence[RequestRecord], history: Sequence[Mappin
     bottom.set_ylabel("requests/s")
     bottom.grid(alpha=0.3)
     bottom.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    _save(figure, path)
 
 
 def latency_histogram(records: Sequence[RequestRecord], summary: Mapping[str, float | None],
@@ -113,12 +112,7 @@ def latency_histogram(records: Sequence[RequestRecord], summary: Mapping[str, fl
         axes.set_xlim(low / 1.3, high * 1.3)
     axes.set_xlabel("latency (ms)" + (", log scale" if logarithmic else ""))
     axes.set_ylabel("requests")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    _finish(figure, axes, title, path)
 
 
 def step_p99(phases: Sequence[PhaseInfo], bound_ms: float, path: Path, title: str) -> None:
@@ -133,9 +127,17 @@ def step_p99(phases: Sequence[PhaseInfo], bound_ms: float, path: Path, title: st
     axes.axhline(bound_ms, color="grey", linestyle="--", label=f"bound {bound_ms:g} ms")
     axes.set_xlabel("arrival rate (per second)")
     axes.set_ylabel("p99 latency (ms)")
+    _finish(figure, axes, title, path)
+
+
+def _finish(figure: Any, axes: Any, title: str, path: Path) -> None:
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
+    _save(figure, path)
+
+
+def _save(figure: Any, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
