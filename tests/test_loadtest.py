@@ -54,6 +54,8 @@ def test_the_verdict_says_missed_when_the_rate_or_the_count_falls_short():
     assert rate_verdict(9.8, 10, 600, 600)[0] is False  # all there, but 2% slow
     assert rate_verdict(None, 10, 0, 600) == (False, "achieved n/a, target 10/s, 0 of 600 arrivals: MISSED")
     assert achieved_rate(600, 0.001, 59.901) == pytest.approx(10)
+    assert rate_verdict(10.2, 10, 10, 10)[0] is True  # 10 arrivals: 2% is 18 ms of launch jitter, not drift
+    assert rate_verdict(10.4, 10, 10, 10)[0] is False
 
 
 def _fake_run(folder: Path, rate: float, launched: int, planned: int) -> None:
