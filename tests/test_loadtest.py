@@ -165,7 +165,7 @@ def test_arrivals_keep_their_timetable_when_answers_are_slow(slow_server, tmp_pa
     assert all(record.latency_ms >= SLOW_SECONDS * 1000 for record in records)
     for record in records:
         assert record.due == pytest.approx(record.arrival / 10)
-        assert 0 <= record.sent - record.due < 0.05, f"arrival {record.arrival} left {record.lag_ms:.1f} ms late"
+        assert 0 <= record.sent - record.due < 0.1, f"arrival {record.arrival} left {record.lag_ms:.1f} ms late"
     # Up to three requests were in flight at once, so nothing waited for an earlier answer.
     in_flight = max(sum(1 for other in records if other.sent <= record.sent < other.done) for record in records)
     assert in_flight >= 3
