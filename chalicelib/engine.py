@@ -1,4 +1,4 @@
-"""The PFA engine wrapper: the only module that uses titus.
+"""The PFA engine wrapper: the only module that runs titus.
 
 :meth:`PfaModel.compile` turns a parsed PFA document into a model that scores
 records already validated by :mod:`chalicelib.validation`. titus's own input
@@ -10,23 +10,37 @@ import threading
 from typing import Any, Dict, Optional
 
 from .avro_schema import SchemaError
-from .errors import ModelError, ModelLoadError, ModelTimeout
-from .titus_compat import PFAEngine, titus_errors
+from .errors import ModelError, ModelLoadError, ModelMemoryExceeded, ModelTimeout
+from .limits.deadline import Deadline
+from .limits.memory import give_back
+from .limits.regex_patterns import BACK_REFERENCE, back_reference, literal_patterns
+from .titus_compat import PFAEngine, check_time_in_user_functions, set_action_timeout, titus_errors
 from .validation import compile_validator
 
 SUPPORTED_METHODS = ("map",)
+DEFAULT_TIMEOUT_MS = 10_000
+
+# What a failure inside titus's own Python code means, in the caller's terms.
+_PYTHON_FAILURES = (
+    (OverflowError, "a calculation went beyond the range of a double"),
+    (ZeroDivisionError, "a calculation divided by zero"),
+    (ArithmeticError, "a calculation failed"),
+    ((LookupError, TypeError, ValueError, AttributeError), "a library function failed on the values it was given"),
+)
 
 
 class PfaModel:
     """A compiled PFA document of method ``map``.
 
-    ``score(datum)`` returns titus's output value for one validated datum and
-    raises :class:`ModelError` (422) or :class:`ModelTimeout` (504). Calls are
-    serialised: an engine with cells or pools keeps state between calls.
+    ``score(datum, deadline)`` returns titus's output value for one validated datum and
+    raises :class:`ModelError` (422), :class:`ModelMemoryExceeded` (422) or
+    :class:`ModelTimeout` (504). Calls are serialised (an engine with cells or pools keeps
+    state between calls); the wait for the engine counts against the same deadline as the run.
     """
 
-    def __init__(self, engine: Any, document: Dict[str, Any]) -> None:
+    def __init__(self, engine: Any, document: Dict[str, Any], timeout_ms: Optional[int] = None) -> None:
         self._engine = engine
+        self.timeout_ms = timeout_ms or DEFAULT_TIMEOUT_MS
         self._lock = threading.Lock()
         config = engine.config
         self.name: Optional[str] = document.get("name")
@@ -40,43 +54,82 @@ class PfaModel:
     @classmethod
     def compile(cls, document: Dict[str, Any], timeout_ms: Optional[int] = None) -> "PfaModel":
         """Compile ``document``; raises :class:`ModelLoadError` with a one-line reason."""
+        _refuse_back_references(document)
         options = {"timeout": timeout_ms} if timeout_ms else None
         try:
             engine, = PFAEngine.fromJson(document, options=options)
         except titus_errors.PFAException as error:
-            raise ModelLoadError(f"the PFA document does not compile: {_one_line(error)}") from error
+            raise ModelLoadError(f"the PFA document does not compile: {_one_line(error)}") from None
         except titus_errors.AvroException as error:
-            raise ModelLoadError(f"the PFA document has an invalid Avro type: {_one_line(error)}") from error
-        except Exception as error:  # titus reports some malformed documents with bare Python errors
-            raise ModelLoadError(
-                f"the PFA document does not compile: {type(error).__name__}: {_one_line(error)}") from error
+            raise ModelLoadError(f"the PFA document has an invalid Avro type: {_one_line(error)}") from None
+        except RecursionError:
+            raise ModelLoadError("the PFA document does not compile: it is nested too deeply") from None
+        except MemoryError:
+            give_back()
+            raise ModelLoadError("the PFA document does not compile: compiling it needs more memory than the "
+                                 "service's budget (MEMORY_LIMIT_MB) allows") from None
+        except Exception:  # titus reports some malformed documents with bare Python errors
+            raise ModelLoadError("the PFA document does not compile: it is not a well-formed PFA document "
+                                 "(a part of it is missing or of the wrong JSON type)") from None
         method = engine.config.method
         method_name = getattr(method, "name", str(method)).lower()
         if method_name not in SUPPORTED_METHODS:
             raise ModelLoadError(f"PFA method {method_name!r} is not supported; this service serves 'map' documents")
-        model = cls(engine, document)
+        check_time_in_user_functions(engine)
+        model = cls(engine, document, timeout_ms)
         model.method = method_name
         try:
             engine.begin()
         except Exception as error:
-            raise ModelLoadError(f"the PFA document's 'begin' failed: {_one_line(error)}") from error
+            raise ModelLoadError(f"the PFA document's 'begin' failed: {_one_line(error)}") from None
         return model
 
-    def score(self, datum: Any) -> Any:
+    def score(self, datum: Any, deadline: Optional[Deadline] = None) -> Any:
+        """Score one validated datum by ``deadline`` (default: the timeout the model was compiled with)."""
+        if deadline is None:
+            deadline = Deadline(self.timeout_ms)
+        if not self._lock.acquire(timeout=deadline.remaining_ms() / 1000):
+            raise ModelTimeout(f"the model was busy with other records for the whole time budget "
+                               f"({deadline.budget_ms:.0f} ms)")
         try:
-            with self._lock:
-                return self._engine.action(datum, check=False)
-        except titus_errors.PFATimeoutException as error:
-            raise ModelTimeout(f"the model did not finish in time: {_one_line(error)}") from None
+            remaining = deadline.remaining_ms()
+            if remaining <= 0:
+                raise ModelTimeout(f"the time budget ({deadline.budget_ms:.0f} ms) ran out before the model started")
+            set_action_timeout(self._engine, remaining)
+            return self._engine.action(datum, check=False)
+        except titus_errors.PFATimeoutException:
+            raise ModelTimeout(f"the model did not finish within the time budget ({deadline.budget_ms:.0f} ms)") \
+                from None
         except titus_errors.PFARuntimeException as error:
-            raise ModelError(f"the model raised an error: {_one_line(error)}", pfa_code=error.code) from None
+            raise ModelError(f"the model raised an error: {error.message} in {error.fcnName}",
+                             pfa_code=error.code) from None
         except titus_errors.PFAUserException as error:
-            raise ModelError(f"the model raised an error: {_one_line(error)}", pfa_code=error.code) from None
+            raise ModelError(f"the model raised an error: {error.message}", pfa_code=error.code) from None
         except RecursionError:
             raise ModelError("the model recursed too deeply") from None
-        except (ArithmeticError, LookupError, TypeError, ValueError) as error:
+        except MemoryError:
+            give_back()
+            raise ModelMemoryExceeded("the model needed more memory than the service's budget allows "
+                                      "(MEMORY_LIMIT_MB); nothing it built was kept") from None
+        except Exception as error:
             # titus lets some failures inside its library functions escape as bare Python errors.
-            raise ModelError(f"the model failed: {type(error).__name__}: {_one_line(error)}") from None
+            raise ModelError(f"the model could not score this record: {_python_failure(error)}") from None
+        finally:
+            self._lock.release()
+
+
+def _refuse_back_references(document: Dict[str, Any]) -> None:
+    for function, pattern in literal_patterns(document):
+        found = back_reference(pattern)
+        if found is not None:
+            raise ModelLoadError(f"the PFA document uses {found} in the pattern of {function}: {BACK_REFERENCE}")
+
+
+def _python_failure(error: Exception) -> str:
+    for kinds, meaning in _PYTHON_FAILURES:
+        if isinstance(error, kinds):
+            return meaning
+    return "the engine failed"
 
 
 def _declared_or_resolved(declared: Any, avro_type: Any) -> Any:

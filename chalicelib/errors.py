@@ -97,6 +97,19 @@ class ModelError(ServiceError):
         return body
 
 
+class ModelMemoryExceeded(ModelError):
+    """The model needed more memory than the service's budget while scoring one record."""
+
+    code = "model_memory_exceeded"
+
+
+class ResponseTooLarge(ServiceError):
+    """The answer would be larger than Lambda can return."""
+
+    status = 413
+    code = "response_too_large"
+
+
 class ModelNotReady(ServiceError):
     """No model is loaded; ``retry_after`` says when the next load attempt may run."""
 

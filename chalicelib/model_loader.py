@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from .limits.deadline import Deadline
 from .errors import ModelLoadError, ModelNotFound, ModelNotReady, ServiceError
-from .model_store import DocumentMissing, ModelStore, StoredDocument
+from .limits.memory import give_back, resident_bytes
+from .model_store import DocumentMissing, ModelStore, StoredDocument, VersionFailed
 from .served_model import ServedModel, compile_served
 
 Background = Callable[[Callable[[], None]], None]
@@ -46,13 +48,14 @@ class LoadedModel:
     etag: str
     version_id: Optional[str]
     size_bytes: int
+    memory_bytes: int
     loaded_at: str
     fetch_ms: float
     compile_ms: float
     served: ServedModel
 
-    def predict(self, record: Any) -> Any:
-        return self.served.predict(record)
+    def predict(self, record: Any, deadline: Optional[Deadline] = None) -> Any:
+        return self.served.predict(record, deadline)
 
     def identity(self) -> Dict[str, str]:
         return {"name": self.name, "version": self.version}
@@ -65,6 +68,7 @@ class LoadedModel:
             "etag": self.etag,
             "version_id": self.version_id,
             "size_bytes": self.size_bytes,
+            "memory_bytes": self.memory_bytes,
             "loaded_at": self.loaded_at,
             "fetch_ms": round(self.fetch_ms, 3),
             "compile_ms": round(self.compile_ms, 3),
@@ -104,6 +108,7 @@ class ModelLoader:
         self._checking = False
         self._last_checked_at: Optional[str] = None
         self._failed_update: Optional[Dict[str, Any]] = None
+        self._last_check_error: Optional[str] = None
 
     @property
     def location(self) -> str:
@@ -124,19 +129,26 @@ class ModelLoader:
             if self._next_attempt - self._clock() > 0:
                 raise self._not_available()
             try:
-                stored, fetch_ms = self._fetch()
-                assert stored is not None
+                # A version that failed before is not fetched again until the object changes.
+                failed_etag = getattr(self._last_error, "etag", None)
+                stored, fetch_ms = self._fetch(unless_etag=failed_etag)
+                if stored is None:
+                    assert self._last_error is not None
+                    raise self._last_error
                 self._model = self._build(stored, fetch_ms)
             except ModelLoadError as error:
                 self._failed(error)
             except Exception as error:  # a bug must not take the container down
-                self._failed(ModelLoadError(f"unexpected {type(error).__name__} while loading: {error}"))
+                self._on_event("model_load_bug", level="ERROR", model=self.name,
+                               exception=f"{type(error).__name__}: {error}")
+                self._failed(ModelLoadError("the model could not be loaded because of an internal error (the "
+                                            "service's log has the details)"))
             else:
                 self._failures = 0
                 self._last_error = None
                 self._next_check = self._clock() + self._refresh
                 self._on_event("model_loaded", model=self.name, version=self._model.version,
-                               compile_ms=round(self._model.compile_ms, 3))
+                               compile_ms=round(self._model.compile_ms, 3), memory_bytes=self._model.memory_bytes)
                 return self._model
             raise self._not_available()
 
@@ -146,35 +158,42 @@ class ModelLoader:
             self._start_check()
 
     def check_for_update(self) -> None:
-        """Look for a newer version now and swap it in if it compiles (what the background check runs)."""
+        """Look for a newer version now and swap it in if it compiles (what the background check runs).
+
+        Every version that fails (too large, not a document, does not compile) is recorded in
+        ``failed_update`` and is not fetched again until the object changes: the conditional GET
+        then names the failed version rather than the serving one.
+        """
         current = self._model
         if current is None:
             return
+        failed = self._failed_update
         try:
-            stored, fetch_ms = self._fetch(unless_etag=current.etag)
-            if stored is None:  # the latest version is the one serving (again)
+            stored, fetch_ms = self._fetch(unless_etag=failed["etag"] if failed else current.etag)
+            self._last_check_error = None
+            if stored is None:  # unchanged: the serving version, or the version that failed
+                return
+            if stored.etag == current.etag:  # the latest version is the one serving (again)
                 self._failed_update = None
                 return
-            if self._failed_update and stored.etag == self._failed_update["etag"]:
-                return
-            try:
-                fresh = self._build(stored, fetch_ms)
-            except ModelLoadError as error:
-                self._failed_update = {"version": stored.version, "etag": stored.etag, "reason": str(error),
-                                       "at": _now()}
-                self._on_event("model_update_failed", level="WARNING", model=self.name, version=stored.version,
-                               reason=str(error), serving=current.version)
-                return
-            self._model = fresh
-            self._failed_update = None
-            self._on_event("model_updated", model=self.name, version=fresh.version, previous=current.version)
+            fresh = self._build(stored, fetch_ms)
         except DocumentMissing as error:
             with self._lock:
                 self._model = None
                 self._failed(error)
             self._on_event("model_removed", model=self.name, version=current.version)
-        except Exception as error:  # S3 trouble: keep serving, try again at the next interval
+        except VersionFailed as error:
+            self._failed_update = {"version": error.version, "etag": error.etag, "reason": str(error), "at": _now()}
+            self._on_event("model_update_failed", level="WARNING", model=self.name, version=error.version,
+                           reason=str(error), serving=current.version)
+        except ModelLoadError as error:  # S3 trouble: keep serving, try again at the next interval
+            self._last_check_error = str(error)
             self._on_event("model_update_check_failed", level="WARNING", model=self.name, reason=str(error))
+        else:
+            self._model = fresh
+            self._failed_update = None
+            self._on_event("model_updated", model=self.name, version=fresh.version, previous=current.version,
+                           memory_bytes=fresh.memory_bytes)
         finally:
             self._last_checked_at = _now()
 
@@ -194,7 +213,7 @@ class ModelLoader:
 
     def update_status(self) -> Dict[str, Any]:
         return {"last_checked_at": self._last_checked_at, "failed_update": self._failed_update,
-                "refresh_seconds": self._refresh}
+                "last_check_error": self._last_check_error, "refresh_seconds": self._refresh}
 
     def _start_check(self) -> None:
         with self._lock:
@@ -217,6 +236,8 @@ class ModelLoader:
         return ModelNotReady(f"model not loaded: {self._last_error}", retry_after=wait)
 
     def _failed(self, error: ModelLoadError) -> None:
+        # What is remembered must not keep the failed request's frames and responses alive.
+        error.__traceback__ = error.__context__ = error.__cause__ = None
         self._failures += 1
         delay = min(self._retry_max, self._retry_min * 2 ** (self._failures - 1))
         self._next_attempt = self._clock() + delay
@@ -228,12 +249,30 @@ class ModelLoader:
         return stored, (time.perf_counter() - started) * 1000
 
     def _build(self, stored: StoredDocument, fetch_ms: float) -> LoadedModel:
+        """Compile one stored version; any failure is a :class:`VersionFailed` naming it.
+
+        The memory the model keeps is measured (resident memory after the compile, its garbage
+        returned, minus before), so that the registry's budget counts what models really take.
+        """
         started = time.perf_counter()
-        served = compile_served(stored.data, self._key, self._timeout_ms)
+        before = resident_bytes()
+        try:
+            served = compile_served(stored.data, self._key, self._timeout_ms)
+        except ModelLoadError as error:
+            raise VersionFailed(str(error), etag=stored.etag, version=stored.version) from None
+        except Exception as error:  # a bug must not take the container down, nor hide which version
+            self._on_event("model_load_bug", level="ERROR", model=self.name, version=stored.version,
+                           exception=f"{type(error).__name__}: {error}")
+            raise VersionFailed("the model could not be loaded because of an internal error (the service's log "
+                                "has the details)", etag=stored.etag, version=stored.version) from None
+        finally:
+            give_back()
+        compile_ms = (time.perf_counter() - started) * 1000
+        memory = max(len(stored.data), resident_bytes() - before)
         return LoadedModel(
             name=self.name, location=stored.location, version=stored.version, etag=stored.etag,
-            version_id=stored.version_id, size_bytes=len(stored.data), loaded_at=_now(),
-            fetch_ms=fetch_ms, compile_ms=(time.perf_counter() - started) * 1000, served=served)
+            version_id=stored.version_id, size_bytes=len(stored.data), memory_bytes=memory, loaded_at=_now(),
+            fetch_ms=fetch_ms, compile_ms=compile_ms, served=served)
 
 
 def _now() -> str:

@@ -2,9 +2,11 @@
 
 Each name gets a :class:`ModelLoader` on first use. Loaded models are kept in
 least-recently-used order and evicted beyond ``max_models`` or beyond
-``max_bytes`` of documents (the default model is never evicted). Names that do
-not load (unknown, broken) are remembered separately, in a small bounded list,
-so requests for made-up names cannot push real models out.
+``max_bytes`` of memory (as measured when each was compiled; the default model
+is never evicted). Names that have not loaded (unknown, broken, not tried yet)
+are remembered separately, at most ``_UNLOADED_LIMIT`` of them, oldest first
+out, and the bound holds as each name is added: requests for made-up names can
+neither push real models out nor grow the process.
 """
 
 import threading
@@ -48,6 +50,7 @@ class ModelRegistry:
             if loader is None:
                 loader = self._make_loader(model_key(self.prefix, name), name, True)
                 self._loaders[name] = loader
+                self._forget_unloaded(keep=loader)
             self._loaders.move_to_end(name)
             return loader
 
@@ -87,9 +90,21 @@ class ModelRegistry:
             loaders = [(self.default_name, self._default), *self._loaders.items()]
         return {name: loader.loaded for name, loader in loaders if loader.loaded is not None}
 
+    def remembered(self) -> int:
+        """How many names this registry holds a loader for, loaded or not."""
+        with self._lock:
+            return len(self._loaders)
+
+    def _forget_unloaded(self, keep: ModelLoader) -> None:
+        """Drop the oldest names that have not loaded beyond the limit (call with the lock held)."""
+        unloaded = [name for name, loader in self._loaders.items()
+                    if loader.loaded is None and loader is not self._default and loader is not keep]
+        for name in unloaded[: max(0, len(unloaded) + 1 - _UNLOADED_LIMIT)]:
+            del self._loaders[name]
+
     def _enforce_bounds(self, keep: ModelLoader) -> None:
         with self._lock:
-            sizes = {name: loader.loaded.size_bytes for name, loader in self._loaders.items()
+            sizes = {name: loader.loaded.memory_bytes for name, loader in self._loaders.items()
                      if loader.loaded is not None}
             count, total = len(sizes), sum(sizes.values())
             for name, size in list(sizes.items()):  # least recently used first
@@ -99,10 +114,6 @@ class ModelRegistry:
                     continue
                 del self._loaders[name]
                 count, total = count - 1, total - size
-            unloaded = [name for name, loader in self._loaders.items()
-                        if loader.loaded is None and loader is not self._default]
-            for name in unloaded[: max(0, len(unloaded) - _UNLOADED_LIMIT)]:
-                del self._loaders[name]
 
 
 def _stem(key: str) -> str:

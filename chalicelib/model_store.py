@@ -3,7 +3,15 @@
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 
 from .errors import ModelLoadError
 
@@ -16,6 +24,16 @@ LIST_LIMIT = 1000
 
 class DocumentMissing(ModelLoadError):
     """There is no document at that key (never uploaded, or deleted)."""
+
+
+class VersionFailed(ModelLoadError):
+    """One stored version cannot serve (too large, not a document, does not compile). It is named,
+    so that it is recorded against that version and not fetched again until the object changes."""
+
+    def __init__(self, message: str, etag: str, version: str) -> None:
+        super().__init__(message)
+        self.etag = etag
+        self.version = version
 
 
 @dataclass(frozen=True)
@@ -57,10 +75,12 @@ class ModelStore:
         try:
             response = self._s3.get_object(**request)
             size = response.get("ContentLength") or 0
+            etag, version_id = str(response.get("ETag", "")).strip('"'), response.get("VersionId")
             if size > self._max_bytes:
                 response["Body"].close()
-                raise ModelLoadError(f"the model document {where} is {size} bytes, over MAX_MODEL_BYTES "
-                                     f"({self._max_bytes})")
+                version = StoredDocument(self.bucket, key, b"", etag, version_id).version
+                raise VersionFailed(f"the model document {where} is {size} bytes, over MAX_MODEL_BYTES "
+                                    f"({self._max_bytes})", etag=etag, version=version)
             data = response["Body"].read()
         except ClientError as error:
             code = _code(error)
@@ -68,9 +88,8 @@ class ModelStore:
                 return None
             raise self._failure(code, where) from None
         except BotoCoreError as error:
-            raise ModelLoadError(f"S3 is unreachable while reading {where}: {type(error).__name__}") from None
-        return StoredDocument(bucket=self.bucket, key=key, data=data,
-                              etag=str(response.get("ETag", "")).strip('"'), version_id=response.get("VersionId"))
+            raise ModelLoadError(f"cannot read {where}: {s3_trouble(error)}") from None
+        return StoredDocument(bucket=self.bucket, key=key, data=data, etag=etag, version_id=version_id)
 
     def list(self, prefix: str) -> Tuple[List[Dict[str, Any]], bool]:
         """Objects under ``prefix`` (key, etag, size, last_modified), at most ``list_limit`` of them in key
@@ -81,7 +100,7 @@ class ModelStore:
         except ClientError as error:
             raise self._failure(_code(error), where) from None
         except BotoCoreError as error:
-            raise ModelLoadError(f"S3 is unreachable while listing {where}: {type(error).__name__}") from None
+            raise ModelLoadError(f"cannot list {where}: {s3_trouble(error)}") from None
         items = [{"key": item["Key"], "etag": str(item.get("ETag", "")).strip('"'), "size_bytes": item.get("Size"),
                   "last_modified": item["LastModified"].isoformat().replace("+00:00", "Z")}
                  for item in response.get("Contents", [])]
@@ -95,6 +114,21 @@ class ModelStore:
         if code in _DENIED:
             return ModelLoadError(f"access to {where} was denied ({code})")
         return ModelLoadError(f"S3 refused {where}: {code or 'error'}")
+
+
+def s3_trouble(error: BotoCoreError) -> str:
+    """What went wrong on the way to S3, in an operator's terms."""
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        return ("no AWS credentials were found (on Lambda the function's role gives them; elsewhere set "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a profile)")
+    if isinstance(error, NoRegionError):
+        return "no AWS region is configured (set AWS_DEFAULT_REGION)"
+    if isinstance(error, ReadTimeoutError):
+        return "S3 did not answer in time"
+    if isinstance(error, ConnectionError):
+        endpoint = getattr(error, "kwargs", {}).get("endpoint_url")
+        return "S3 is unreachable" + (f" (could not connect to {endpoint})" if endpoint else "")
+    return "the request to S3 failed"
 
 
 def _code(error: ClientError) -> str:

@@ -3,7 +3,9 @@
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .errors import InvalidRequest, ModelLoadError, ModelNotReady, PayloadTooLarge, ServiceError
+from .engine import DEFAULT_TIMEOUT_MS
+from .errors import InvalidRequest, ModelLoadError, ModelNotReady, ModelTimeout, PayloadTooLarge, ServiceError
+from .limits.deadline import Deadline
 from .model_loader import LoadedModel
 from .model_names import name_from_key
 from .model_registry import ModelRegistry
@@ -11,13 +13,23 @@ from .model_store import ModelStore
 from .validation import shown
 
 BATCH_FIELD = "records"
+# Of a Lambda invocation's remaining time, what is kept back to encode, log and return the answer.
+ANSWER_MARGIN_MS = 1000
 
 
 class ScoringService:
-    def __init__(self, registry: ModelRegistry, store: ModelStore, max_batch_records: int) -> None:
+    """Scores records with the registry's models, each call within one deadline.
+
+    A call's deadline is ``timeout_ms`` from its start, or sooner when the caller has less time
+    left (``time_left_ms``: what remains of the Lambda invocation, less a margin to answer in).
+    """
+
+    def __init__(self, registry: ModelRegistry, store: ModelStore, max_batch_records: int,
+                 timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         self._registry = registry
         self._store = store
         self.max_batch_records = max_batch_records
+        self.timeout_ms = timeout_ms
 
     def warm(self) -> None:
         """Load the default model now if it is not loaded; a failure is remembered, not raised."""
@@ -26,27 +38,42 @@ class ScoringService:
         except ServiceError:
             pass
 
-    def predict(self, record: Any, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
+    def predict(self, record: Any, name: Optional[str] = None,
+                time_left_ms: Optional[float] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         model = self._registry.get(name)
         try:
-            prediction = model.predict(record)
+            prediction = model.predict(record, self._deadline(time_left_ms))
         except ServiceError as error:
             error.model = model.identity()
             raise
         return {"prediction": prediction, "model": model.identity()}, model
 
-    def predict_batch(self, body: Any, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
+    def predict_batch(self, body: Any, name: Optional[str] = None,
+                      time_left_ms: Optional[float] = None) -> Tuple[Dict[str, Any], LoadedModel]:
+        """Every record comes out once, as a prediction or as an error; records not reached by the
+        batch's deadline get ``model_timeout``."""
         records = self._batch_records(body)
         model = self._registry.get(name)
+        deadline = self._deadline(time_left_ms)
         predictions: List[Any] = []
         errors: List[Dict[str, Any]] = []
         for index, record in enumerate(records):
+            if deadline.expired:
+                late = ModelTimeout(f"not scored: the batch's time budget ({deadline.budget_ms:.0f} ms) ran out "
+                                    f"after {index} of {len(records)} records")
+                predictions.extend([None] * (len(records) - index))
+                errors.extend({"index": later, **late.to_body()["error"]} for later in range(index, len(records)))
+                break
             try:
-                predictions.append(model.predict(record))
+                predictions.append(model.predict(record, deadline))
             except ServiceError as error:
                 predictions.append(None)
                 errors.append({"index": index, **error.to_body()["error"]})
         return {"predictions": predictions, "errors": errors, "model": model.identity()}, model
+
+    def _deadline(self, time_left_ms: Optional[float]) -> Deadline:
+        cap = None if time_left_ms is None else time_left_ms - ANSWER_MARGIN_MS
+        return Deadline(self.timeout_ms, cap_ms=cap)
 
     def describe(self, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         loader = self._registry.default if name is None else self._registry.loader(name)

@@ -5,7 +5,7 @@ at once and names the variable.
 """
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Optional
 
 MODEL_BUCKET = "MODEL_BUCKET"
 MODEL_KEY = "MODEL_KEY"
@@ -20,9 +20,11 @@ MAX_BATCH_RECORDS = "MAX_BATCH_RECORDS"
 MAX_BATCH_BODY_BYTES = "MAX_BATCH_BODY_BYTES"
 LOAD_RETRY_MIN_SECONDS = "LOAD_RETRY_MIN_SECONDS"
 LOAD_RETRY_MAX_SECONDS = "LOAD_RETRY_MAX_SECONDS"
+MEMORY_LIMIT_MB = "MEMORY_LIMIT_MB"
 API_KEY_REQUIRED = "API_KEY_REQUIRED"
 CLI_MODE = "AWS_CHALICE_CLI_MODE"
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
+LAMBDA_MEMORY_SIZE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 
 # Lambda rejects invocation payloads over 6 MB, so bodies are bounded below it.
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -33,7 +35,9 @@ class SettingsError(ValueError):
 
 
 _DEFAULT_TIMEOUT_MS = 10_000
-_DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024
+# A document takes about 4.5 times its size in memory once compiled, and twice that while compiling:
+# 16 MB keeps a compile within a 512 MB function beside the models already loaded.
+_DEFAULT_MAX_MODEL_BYTES = 16 * 1024 * 1024
 _DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 _DEFAULT_MAX_BATCH_RECORDS = 1000
 _DEFAULT_MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024
@@ -43,6 +47,9 @@ _DEFAULT_MODELS_PREFIX = "models/"
 _DEFAULT_MAX_LOADED_MODELS = 32
 _DEFAULT_MAX_LOADED_MODEL_BYTES = 128 * 1024 * 1024
 _DEFAULT_REFRESH_SECONDS = 30.0
+# On Lambda, the share of the function's memory the process may hold; the rest is for the runtime,
+# the libraries' code and a model being compiled while the old version serves.
+_LAMBDA_MEMORY_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Settings:
     max_loaded_models: int = _DEFAULT_MAX_LOADED_MODELS
     max_loaded_model_bytes: int = _DEFAULT_MAX_LOADED_MODEL_BYTES
     model_refresh_seconds: float = _DEFAULT_REFRESH_SECONDS
+    memory_limit_mb: Optional[int] = None
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "Settings":
@@ -78,12 +86,18 @@ class Settings:
             max_loaded_model_bytes=_positive_int(env, MAX_LOADED_MODEL_BYTES, _DEFAULT_MAX_LOADED_MODEL_BYTES),
             model_refresh_seconds=_positive_float(env, MODEL_REFRESH_SECONDS, _DEFAULT_REFRESH_SECONDS,
                                                   zero_allowed=True),
+            memory_limit_mb=_memory_limit_mb(env),
         )
         for name, value in ((MAX_BODY_BYTES, settings.max_body_bytes),
                             (MAX_BATCH_BODY_BYTES, settings.max_batch_body_bytes)):
             if value > LAMBDA_PAYLOAD_LIMIT:
                 raise SettingsError(
                     f"{name} must be at most {LAMBDA_PAYLOAD_LIMIT} (Lambda's payload limit), got {value}")
+        if settings.memory_limit_mb is not None and \
+                settings.max_loaded_model_bytes >= settings.memory_limit_mb * 1024 * 1024:
+            raise SettingsError(
+                f"{MAX_LOADED_MODEL_BYTES} ({settings.max_loaded_model_bytes}) must be below "
+                f"{MEMORY_LIMIT_MB} ({settings.memory_limit_mb} MB): loaded models live within that budget")
         if settings.load_retry_max_seconds < settings.load_retry_min_seconds:
             raise SettingsError(
                 f"{LOAD_RETRY_MAX_SECONDS} ({settings.load_retry_max_seconds}) must not be below "
@@ -140,6 +154,23 @@ def _positive_float(env: Mapping[str, str], name: str, default: float, zero_allo
     if not (value >= 0 if zero_allowed else value > 0) or value == float("inf"):
         raise SettingsError(f"{name} must be {kind}, got {raw!r}")
     return value
+
+
+def _memory_limit_mb(env: Mapping[str, str]) -> Optional[int]:
+    """MEMORY_LIMIT_MB, 0 for none; by default a share of the Lambda function's memory, none elsewhere."""
+    raw = env.get(MEMORY_LIMIT_MB, "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{MEMORY_LIMIT_MB} must be a whole number of MB (0: no limit), got {raw!r}") from None
+        if value < 0 or 0 < value < 64:
+            raise SettingsError(f"{MEMORY_LIMIT_MB} must be 0 (no limit) or at least 64, got {raw!r}")
+        return value or None
+    function_memory = env.get(LAMBDA_MEMORY_SIZE, "").strip()
+    if function_memory.isdigit():
+        return int(int(function_memory) * _LAMBDA_MEMORY_SHARE)
+    return None
 
 
 def models_prefix(env: Mapping[str, str]) -> str:

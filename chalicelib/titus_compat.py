@@ -1,12 +1,19 @@
-"""The one place that knows titus2 1.2.0 predates Python 3.11 and NumPy 1.24.
+"""The one place that knows titus2 1.2.0's insides.
 
-titus2 calls ``inspect.getargspec`` (removed in Python 3.11) and ``numpy.int``
-(removed in NumPy 1.24, used by ``model.reg.gaussianProcess``). The shims are
-applied before titus is first imported; every other module imports titus
-through here.
+titus2 calls ``inspect.getargspec`` (removed in Python 3.11) and ``numpy.int`` (removed in NumPy
+1.24, used by ``model.reg.gaussianProcess``). The shims are applied before titus is first
+imported; every other module imports titus through here.
+
+Two guards are installed on titus's library the same way:
+
+- its regular expressions refuse back-references and overlong texts (see
+  :mod:`chalicelib.limits.regex_patterns`);
+- :func:`check_time_in_user_functions` makes every call of a user function check the engine's
+  timeout, as titus's loops already do, so recursion cannot run past it either.
 """
 
 import inspect
+from typing import Any
 
 import numpy
 
@@ -17,5 +24,43 @@ if "int" not in numpy.__dict__:
 
 from titus import errors as titus_errors  # noqa: E402
 from titus.genpy import PFAEngine  # noqa: E402
+from titus.lib import regex as titus_regex  # noqa: E402
 
-__all__ = ["PFAEngine", "titus_errors"]
+from .limits.regex_patterns import BACK_REFERENCE, MAX_TEXT, TEXT_TOO_LONG, back_reference  # noqa: E402
+
+__all__ = ["PFAEngine", "titus_errors", "check_time_in_user_functions", "set_action_timeout"]
+
+_regexer_init = titus_regex.Regexer.__init__
+
+
+def _guarded_regexer_init(self: Any, haystack: Any, pattern: Any, code: int, name: str, pos: Any) -> None:
+    text = pattern.decode("latin-1") if isinstance(pattern, (bytes, bytearray)) else pattern
+    if isinstance(text, str) and back_reference(text) is not None:
+        raise titus_errors.PFARuntimeException(f"bad pattern: {BACK_REFERENCE}", code, name, pos)
+    if len(haystack) > MAX_TEXT:
+        raise titus_errors.PFARuntimeException(
+            f"text too long: {len(haystack)} characters; {TEXT_TOO_LONG}", code, name, pos)
+    _regexer_init(self, haystack, pattern, code, name, pos)
+
+
+titus_regex.Regexer.__init__ = _guarded_regexer_init  # type: ignore[method-assign]
+
+
+def check_time_in_user_functions(engine: Any) -> None:
+    """Wrap the engine's user functions (``u.*``) so each call checks the engine's timeout first."""
+    for name, function in list(engine.f.items()):
+        if name.startswith("u.") and hasattr(function, "paramNames"):
+            engine.f[name] = _timed(function)
+
+
+def _timed(function: Any) -> Any:
+    def call(state: Any, scope: Any) -> Any:
+        state.checkTime()
+        return function(state, scope)
+    call.paramNames = function.paramNames  # type: ignore[attr-defined]
+    return call
+
+
+def set_action_timeout(engine: Any, timeout_ms: float) -> None:
+    """The time the engine's next ``action`` may take (titus reads it when the action starts)."""
+    engine.options.timeout_action = max(1, int(timeout_ms))

@@ -28,6 +28,9 @@ from .errors import InvalidInput
 
 Check = Callable[[Any], Any]
 
+# The longest caller-written name quoted in a message or a field path: answers never echo a caller's
+# data at length.
+KEY_LIMIT = 60
 _INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
 _LONG_RANGE = (-(2 ** 63), 2 ** 63 - 1)
 _JSON_KIND = {
@@ -56,19 +59,30 @@ class Mismatch(Exception):
             return None
         text = ""
         for segment in reversed(self.path):
+            if len(segment) > KEY_LIMIT:
+                segment = segment[: KEY_LIMIT - 3] + "..."
             text += segment if segment.startswith("[") or not text else "." + segment
         return text
 
 
-def compile_validator(schema: Schema, map_keys: Optional[List[str]] = None) -> Callable[[Any], Any]:
+def compile_validator(schema: Schema, map_keys: Optional[List[str]] = None,
+                      map_types: Optional[Dict[str, Schema]] = None) -> Callable[[Any], Any]:
     """Return ``validate(value) -> converted value`` raising :class:`InvalidInput`.
 
     ``map_keys`` gives a map-typed input the field contract of a record: exactly
     these keys, all required (an exported model's features, for instance).
+    ``map_types`` narrows the type of some keys' values to members of the map's
+    value type (R exports every feature as ``null | string | double`` although
+    a numeric feature's model only takes numbers). Raises :class:`SchemaError`
+    if a narrowed type is not part of the map's value type.
     """
-    check = _Compiler().compile(schema, "")
+    compiler = _Compiler()
+    check = compiler.compile(schema, "")
     if map_keys is not None and type_kind(unwrap(schema)) == "map":
-        check = _with_required_keys(check, unwrap(schema)["values"], map_keys)
+        values = unwrap(schema)["values"]
+        narrowed = {key: compiler.narrowed(values, map_types[key], key) for key in map_keys
+                    if map_types and key in map_types}
+        check = _with_required_keys(check, values, map_keys, narrowed, map_types or {})
 
     def validate(value: Any) -> Any:
         try:
@@ -79,24 +93,58 @@ def compile_validator(schema: Schema, map_keys: Optional[List[str]] = None) -> C
     return validate
 
 
-def _with_required_keys(check: Check, value_schema: Schema, keys: List[str]) -> Check:
+def _with_required_keys(check: Check, value_schema: Schema, keys: List[str], narrowed: Dict[str, Check],
+                        narrowed_types: Dict[str, Schema]) -> Check:
     required = frozenset(keys)
     expected_names = ", ".join(keys)
+    types = {key: narrowed_types.get(key, value_schema) for key in keys}
 
     def check_keys(value: Any) -> Any:
-        out = check(value)
+        if not narrowed or type(value) is not dict:
+            out = check(value)
+        else:
+            out = {}
+            for key, element in value.items():
+                try:
+                    out[key] = (narrowed.get(key) or check_value)(element)
+                except Mismatch as mismatch:
+                    mismatch.path.append(key)
+                    raise
         if len(out) != len(required) or any(key not in required for key in out):
-            unknown = [key for key in out if key not in required]
-            if unknown:
-                mismatch = Mismatch(f"unknown field {unknown[0]!r}; expected fields: {expected_names}")
-                mismatch.path.append(unknown[0])
-                raise mismatch
-            missing = next(key for key in keys if key not in out)
-            mismatch = Mismatch(f"missing required field {missing!r} (expected {describe(value_schema)})")
-            mismatch.path.append(missing)
-            raise mismatch
+            raise _field_problems(out, [key for key in keys if key not in out], required, expected_names, types)
         return out
+
+    check_value = _Compiler().compile(value_schema, "")
     return check_keys
+
+
+def _field_problems(value: Dict[str, Any], missing: List[str], known: frozenset, expected_names: str,
+                    types: Dict[str, Schema]) -> "Mismatch":
+    """Every missing and unknown field of one record, in one message (names listed up to a bound)."""
+    unknown = sorted(key for key in value if key not in known)
+    parts = []
+    if len(missing) == 1:
+        parts.append(f"missing required field {_key(missing[0])} (expected {describe(types[missing[0]])})")
+    elif missing:
+        parts.append(f"missing required fields {_names(missing)}")
+    if unknown:
+        parts.append(f"unknown field{'s' if len(unknown) > 1 else ''} {_names(unknown)}; "
+                     f"expected fields: {expected_names}")
+    mismatch = Mismatch("; ".join(parts))
+    mismatch.path.append((missing or unknown)[0])
+    return mismatch
+
+
+def _names(names: List[str], limit: int = 10) -> str:
+    shown_names = ", ".join(_key(name) for name in names[:limit])
+    if len(names) > limit:
+        return f"{shown_names} and {len(names) - limit} more ({len(names)} in all)"
+    return shown_names
+
+
+def _key(key: str, limit: int = KEY_LIMIT) -> str:
+    """A field name as the caller wrote it, quoted, cut to a short prefix."""
+    return repr(key if len(key) <= limit else key[: limit - 3] + "...")
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -130,7 +178,23 @@ def _json_kind_name(value: Any) -> str:
 
 
 def _expected(schema: Schema, value: Any) -> Mismatch:
-    return Mismatch(f"expected {describe(schema)}, got {shown(value)}")
+    message = f"expected {describe(schema)}, got {shown(value)}"
+    if type(value) is str and _takes_numbers(schema) and _is_number(value):
+        message += " (a number in quotes: send it without the quotes)"
+    return Mismatch(message)
+
+
+def _takes_numbers(schema: Schema) -> bool:
+    members = schema if isinstance(schema, list) else [schema]
+    return any(unwrap(member) in ("double", "float", "int", "long") for member in members)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _Compiler:
@@ -150,6 +214,17 @@ class _Compiler:
         if builder is None:
             raise SchemaError(f"unsupported type {kind!r}")
         return builder(schema, namespace)
+
+    def narrowed(self, values: Schema, narrowed: Schema, key: str) -> Check:
+        """A check of ``narrowed`` (some members of the union ``values``) that gives the value the form a
+        value of ``values`` has: a union's tag."""
+        members = narrowed if isinstance(narrowed, list) else [narrowed]
+        allowed = values if isinstance(values, list) else [values]
+        for member in members:
+            if member not in allowed:
+                raise SchemaError(f"the type {json.dumps(member)} given for {key!r} is not one of the map's value "
+                                  f"types ({describe(values)})")
+        return self.compile(members if isinstance(values, list) else members[0], "")
 
     # primitives -----------------------------------------------------------
     def _null(self, schema: Schema, namespace: str) -> Check:
@@ -253,19 +328,22 @@ class _Compiler:
     def _record(self, schema: Dict[str, Any], namespace: str) -> Check:
         def build(inner_namespace: str) -> Check:
             fields = []
+            types: Dict[str, Schema] = {}
             for field in schema["fields"]:
                 field_check = self.compile(field["type"], inner_namespace)
                 has_default = "default" in field
                 default = field_check(field["default"]) if has_default else None
-                fields.append((field["name"], field_check, has_default, default, field["type"]))
+                fields.append((field["name"], field_check, has_default, default))
+                types[field["name"]] = field["type"]
             names = frozenset(name for name, *_ in fields)
+            required = [name for name, _, has_default, _ in fields if not has_default]
             expected_names = ", ".join(field_names(schema))
 
             def check(value: Any) -> Any:
                 if type(value) is not dict:
                     raise _expected(schema, value)
                 out = {}
-                for name, field_check, has_default, default, field_type in fields:
+                for name, field_check, has_default, default in fields:
                     if name in value:
                         try:
                             out[name] = field_check(value[name])
@@ -275,14 +353,10 @@ class _Compiler:
                     elif has_default:
                         out[name] = default
                     else:
-                        missing = Mismatch(f"missing required field {name!r} (expected {describe(field_type)})")
-                        missing.path.append(name)
-                        raise missing
+                        raise _field_problems(value, [name for name in required if name not in value], names,
+                                              expected_names, types)
                 if len(value) > len(out) or any(key not in names for key in value):
-                    unknown = sorted(key for key in value if key not in names)
-                    extra = Mismatch(f"unknown field {unknown[0]!r}; expected fields: {expected_names}")
-                    extra.path.append(unknown[0])
-                    raise extra
+                    raise _field_problems(value, [], names, expected_names, types)
                 return out
             return check
         # Register before building so a recursive record can refer to itself.

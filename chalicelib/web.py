@@ -7,24 +7,36 @@ body, hides unexpected exceptions behind a generic 500, and writes one log line.
 """
 
 import functools
+import json
 import time
 import uuid
 from typing import Any, Callable, Dict, Optional
 
 from chalice import ChaliceUnhandledError, Response
-from chalice.app import Request
+from chalice.app import Request, handle_extra_types
 
-from .errors import InternalError, InvalidRequest, MethodNotAllowed, ServiceError, UnsupportedMediaType
+from .errors import (
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    ResponseTooLarge,
+    ServiceError,
+    UnsupportedMediaType,
+)
+from .limits.memory import MB
 from .model_loader import LoadedModel
 from .model_names import check_model_name
 from .request_body import read_json
 from .request_log import RequestLog
+from .settings import LAMBDA_PAYLOAD_LIMIT
 from .wiring import Runtime
 
 JSON = "application/json"
 MODEL_NAME_HEADER = "X-Model-Name"
 MODEL_VERSION_HEADER = "X-Model-Version"
 REQUEST_ID_HEADER = "X-Request-Id"
+# Room in Lambda's payload limit for the proxy response around the body: status, headers.
+RESPONSE_LIMIT = LAMBDA_PAYLOAD_LIMIT - 64 * 1024
 
 
 class _Unexpected(ChaliceUnhandledError):
@@ -47,7 +59,7 @@ def _guarded(view: Callable[..., Response]) -> Callable[..., Response]:
 def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
     _check_name(name)
     record = read_json(request.raw_body, runtime.settings.max_body_bytes)
-    body, model = runtime.service.predict(record, name)
+    body, model = runtime.service.predict(record, name, _time_left_ms(request))
     return _ok(body, model)
 
 
@@ -55,7 +67,7 @@ def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> R
 def predict_batch(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
     _check_name(name)
     body = read_json(request.raw_body, runtime.settings.max_batch_body_bytes, what='{"records": [...]}')
-    result, model = runtime.service.predict_batch(body, name)
+    result, model = runtime.service.predict_batch(body, name, _time_left_ms(request))
     return _ok(result, model)
 
 
@@ -78,6 +90,12 @@ def health(get_runtime: Callable[[], Runtime]) -> Response:
         status = {"ready": False, "reason": error.message}
     return Response(body=status, status_code=200 if status["ready"] else 503,
                     headers={"Content-Type": JSON, "Cache-Control": "no-store"})
+
+
+def _time_left_ms(request: Request) -> Optional[float]:
+    """What remains of the Lambda invocation (None where there is no Lambda context)."""
+    remaining = getattr(getattr(request, "lambda_context", None), "get_remaining_time_in_millis", None)
+    return float(remaining()) if callable(remaining) else None
 
 
 def _check_name(name: Optional[str]) -> None:
@@ -110,8 +128,9 @@ def around_request(request: Request, get_response: Callable[[Request], Response]
         response = error_response(InternalError(f"internal error; request id {request_id}"))
     else:
         response = _as_service_error(response, request, request_id)
-    response.headers[REQUEST_ID_HEADER] = request_id
     body = response.body if isinstance(response.body, dict) else {}
+    response = _within_response_limit(response)
+    response.headers[REQUEST_ID_HEADER] = request_id
     log.request(
         request_id=request_id,
         method=getattr(request, "method", None),
@@ -122,6 +141,29 @@ def around_request(request: Request, get_response: Callable[[Request], Response]
         model_version=response.headers.get(MODEL_VERSION_HEADER),
         error=body.get("error", {}).get("code") if isinstance(body.get("error"), dict) else None,
     )
+    return response
+
+
+def _within_response_limit(response: Response) -> Response:
+    """Serialise a JSON body here (as Chalice would), and refuse an answer Lambda could not return.
+
+    Lambda returns at most 6 MB of JSON for the whole proxy response, in which the body is one string:
+    its quotes and backslashes are escaped again there.
+    """
+    if not isinstance(response.body, dict):
+        return response
+    text = json.dumps(response.body, separators=(",", ":"), default=handle_extra_types)
+    size = len(text) + text.count('"') + text.count("\\")
+    if size > RESPONSE_LIMIT:
+        error = ResponseTooLarge(
+            f"the answer would be {size / MB:.1f} MB, over the {LAMBDA_PAYLOAD_LIMIT // MB} MB that Lambda can "
+            f"return; send fewer records in one call")
+        limited = error_response(error)
+        for header in (MODEL_NAME_HEADER, MODEL_VERSION_HEADER):
+            if header in response.headers:
+                limited.headers[header] = response.headers[header]
+        return _within_response_limit(limited)
+    response.body = text
     return response
 
 

@@ -8,6 +8,7 @@ import boto3
 from botocore.config import Config
 
 from .errors import ModelNotReady
+from .limits.memory import MB, apply_budget
 from .model_loader import Background, EventSink, ModelLoader, in_thread
 from .model_registry import ModelRegistry
 from .model_store import ModelStore
@@ -29,6 +30,7 @@ class Runtime:
 def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
                   background: Background = in_thread, on_event: Optional[EventSink] = None) -> Runtime:
     settings = Settings.from_mapping(environ)
+    apply_budget(settings.memory_limit_mb * MB if settings.memory_limit_mb else None)
     client = s3_client if s3_client is not None else boto3.client("s3", config=_S3_CONFIG)
     store = ModelStore(client, settings.model_bucket, settings.max_model_bytes)
     events = on_event or RequestLog().event
@@ -43,7 +45,8 @@ def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
     registry = ModelRegistry(make_loader, settings.models_prefix, settings.model_key,
                              settings.max_loaded_models, settings.max_loaded_model_bytes,
                              refresh_seconds=settings.model_refresh_seconds)
-    return Runtime(settings, ScoringService(registry, store, settings.max_batch_records), close=registry.close)
+    service = ScoringService(registry, store, settings.max_batch_records, timeout_ms=settings.model_timeout_ms)
+    return Runtime(settings, service, close=registry.close)
 
 
 class LazyRuntime:

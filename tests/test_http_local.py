@@ -25,7 +25,7 @@ def test_over_http_bad_requests_get_json_errors_and_the_service_keeps_serving(ba
         (b"{", "application/json", 400, "malformed_json"),
         (json.dumps(ROW1).encode(), "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
         (b"x" * (2 * 1024 * 1024), "application/json", 413, "payload_too_large"),
-        (json.dumps({**ROW1, "V1": "0.02"}).encode(), "application/json", 422, "model_error"),
+        (json.dumps({**ROW1, "V1": "0.02"}).encode(), "application/json", 400, "invalid_input"),
         (json.dumps({**ROW1, "V1": None, "V99": 1}).encode(), "application/json", 400, "invalid_input"),
     ]
     for data, content_type, status, code in cases:

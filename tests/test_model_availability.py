@@ -108,7 +108,7 @@ def test_a_misconfigured_service_names_the_setting(serve):
 class BrokenService:
     """A service with a bug: every call fails unexpectedly."""
 
-    def predict(self, record, name=None):
+    def predict(self, record, name=None, time_left_ms=None):
         raise ZeroDivisionError("secret internals")
 
 

@@ -129,7 +129,7 @@ def test_score_sonar_csv_matches_r(capsys, tmp_path):
 def test_score_keeps_every_row_in_order_when_some_are_bad(capsys, tmp_path):
     rows = list(csv.reader((DATA / "sonar.csv").open(newline="")))
     rows[10] = rows[10][:-3]  # data row 10: too few cells
-    rows[20][0] = "abc"  # data row 20: text where the model expects a number: the model's own error
+    rows[20][0] = "abc"  # data row 20: text where the model expects a number (metadata.input_types)
     with (tmp_path / "bad.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows(rows)
     code, out, err = run(capsys, "score", SONAR, "--input", tmp_path / "bad.csv")
@@ -142,7 +142,7 @@ def test_score_keeps_every_row_in_order_when_some_are_bad(capsys, tmp_path):
             assert result == {"error": {"code": "invalid_input",
                                         "message": "row has 58 cells, the header has 61 columns"}}
         elif index == 19:
-            assert result["error"]["code"] == "model_error"
+            assert result["error"]["code"] == "invalid_input"
         else:
             assert result == {"prediction": expected[index]}
     assert err.strip().splitlines()[-1].endswith("206 predictions, 2 errors")
@@ -160,7 +160,8 @@ def test_score_jsonl_turns_malformed_lines_into_error_lines(capsys, tmp_path):
     assert "line is not valid JSON" in results[1]["error"]["message"]
     assert results[2] == {"error": {"code": "invalid_input", "message": "expected double, got true"}}
     assert results[3]["error"]["code"] == "malformed_json" and "NaN" in results[3]["error"]["message"]
-    assert results[4] == {"error": {"code": "invalid_input", "message": 'expected double, got string "2"'}}
+    assert results[4] == {"error": {"code": "invalid_input", "message": 'expected double, got string "2" '
+                                                                   '(a number in quotes: send it without the quotes)'}}
     assert "scored 6 rows" in err and "2 predictions, 4 errors" in err
 
 

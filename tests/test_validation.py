@@ -1,5 +1,6 @@
 import pytest
 
+from chalicelib.avro_schema import SchemaError
 from chalicelib.errors import InvalidInput
 from chalicelib.request_body import read_json
 from chalicelib.validation import compile_validator
@@ -24,7 +25,8 @@ def test_a_valid_record_is_converted_for_titus():
 
 
 @pytest.mark.parametrize("value, field, message", [
-    ({"x": "0.7", "label": None, "color": "red"}, "x", 'expected double, got string "0.7"'),
+    ({"x": "0.7", "label": None, "color": "red"}, "x",
+     'expected double, got string "0.7" (a number in quotes: send it without the quotes)'),
     ({"x": True, "label": None, "color": "red"}, "x", "expected double, got true"),
     ({"label": None, "color": "red"}, "x", "missing required field 'x' (expected double)"),
     ({"x": 1, "label": None, "color": "red", "y": 2}, "y", "unknown field 'y'; expected fields: x, label, tags, color"),
@@ -89,3 +91,41 @@ def test_a_number_beyond_a_double_is_refused_naming_its_field(body):
 
 def test_a_number_beyond_a_double_in_a_nullable_field_is_refused():
     assert invalid(["null", "double"], read_json(b"1e999", 100)).message.startswith("expected double")
+
+
+SIXTY = [f"V{i}" for i in range(1, 61)]
+R_MAP = {"type": "map", "values": ["null", "string", "double"]}
+
+
+def test_every_missing_and_unknown_field_is_reported_in_one_answer_with_a_bound():
+    error = invalid(R_MAP, {"V1": 0.5, "x": 1, "y": 2}, map_keys=SIXTY)
+    assert error.field == "V2"
+    assert error.message.startswith("missing required fields 'V2', 'V3', 'V4', 'V5', 'V6', 'V7', 'V8', 'V9', 'V10', "
+                                    "'V11' and 49 more (59 in all); unknown fields 'x', 'y'; expected fields: V1")
+    record = {"type": "record", "name": "R", "fields": [{"name": name, "type": "double"} for name in ("a", "b", "c")]}
+    error = invalid(record, {"a": 1, "z": 2})
+    assert (error.field, error.message) == ("b", "missing required fields 'b', 'c'; unknown field 'z'; "
+                                                 "expected fields: a, b, c")
+
+
+def test_a_long_caller_key_is_quoted_by_a_short_prefix_only():
+    long_key = "k" * 4096
+    for error in (invalid(POINT, {"x": 1, "label": None, "color": "red", long_key: 1}),
+                  invalid(R_MAP, {**dict.fromkeys(SIXTY, 0.5), long_key: 1}, map_keys=SIXTY),
+                  invalid({"type": "map", "values": "double"}, {long_key: "no"})):
+        assert len(error.message) < 1000 and len(error.field or "") <= 60
+        assert "k" * 100 not in error.message
+
+
+def test_narrowed_map_types_refuse_a_string_for_a_numeric_feature_naming_it():
+    validate = compile_validator(R_MAP, map_keys=["V1", "V2"], map_types={"V1": ["null", "double"], "V2": "double"})
+    assert validate({"V1": 0.5, "V2": 1}) == {"V1": {"double": 0.5}, "V2": {"double": 1.0}}
+    assert validate({"V1": None, "V2": 1}) == {"V1": None, "V2": {"double": 1.0}}
+    error = invalid(R_MAP, {"V1": "0.02", "V2": 1}, map_keys=["V1", "V2"], map_types={"V1": ["null", "double"]})
+    assert (error.field, error.message) == (
+        "V1", 'expected one of null | double, got string "0.02" (a number in quotes: send it without the quotes)')
+
+
+def test_a_narrowed_type_must_be_part_of_the_map_value_type():
+    with pytest.raises(SchemaError, match="not one of the map's value types"):
+        compile_validator(R_MAP, map_keys=["V1"], map_types={"V1": "int"})
