@@ -10,7 +10,7 @@ import threading
 from typing import Any, Dict, Optional
 
 from .avro_schema import SchemaError
-from .errors import ModelError, ModelLoadError, ModelMemoryExceeded, ModelTimeout
+from .errors import ModelError, ModelLoadError, ModelMemoryExceeded, ModelTimeout, ServiceError
 from .limits.deadline import Deadline
 from .limits.memory import give_back
 from .limits.regex_patterns import BACK_REFERENCE, back_reference, literal_patterns
@@ -88,14 +88,23 @@ class PfaModel:
         """Score one validated datum by ``deadline`` (default: the timeout the model was compiled with)."""
         if deadline is None:
             deadline = Deadline(self.timeout_ms)
+        try:
+            return self._score(datum, deadline)
+        except MemoryError:
+            pass
+        # Outside the except block, nothing holds the failed run's frames: what it built can be given back.
+        give_back()
+        raise ModelMemoryExceeded("the model needed more memory than the service's budget allows "
+                                  "(MEMORY_LIMIT_MB); nothing it built was kept")
+
+    def _score(self, datum: Any, deadline: Deadline) -> Any:
         if not self._lock.acquire(timeout=deadline.remaining_ms() / 1000):
             raise ModelTimeout(f"the model was busy with other records for the whole time budget "
                                f"({deadline.budget_ms:.0f} ms)")
         try:
-            remaining = deadline.remaining_ms()
-            if remaining <= 0:
+            if deadline.expired:
                 raise ModelTimeout(f"the time budget ({deadline.budget_ms:.0f} ms) ran out before the model started")
-            set_action_timeout(self._engine, remaining)
+            set_action_timeout(self._engine, deadline.remaining_ms())
             return self._engine.action(datum, check=False)
         except titus_errors.PFATimeoutException:
             raise ModelTimeout(f"the model did not finish within the time budget ({deadline.budget_ms:.0f} ms)") \
@@ -107,10 +116,8 @@ class PfaModel:
             raise ModelError(f"the model raised an error: {error.message}", pfa_code=error.code) from None
         except RecursionError:
             raise ModelError("the model recursed too deeply") from None
-        except MemoryError:
-            give_back()
-            raise ModelMemoryExceeded("the model needed more memory than the service's budget allows "
-                                      "(MEMORY_LIMIT_MB); nothing it built was kept") from None
+        except (MemoryError, ServiceError):
+            raise
         except Exception as error:
             # titus lets some failures inside its library functions escape as bare Python errors.
             raise ModelError(f"the model could not score this record: {_python_failure(error)}") from None

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from .limits.deadline import Deadline
 from .errors import ModelLoadError, ModelNotFound, ModelNotReady, ServiceError
+from .limits.deadline import Deadline
 from .limits.memory import give_back, resident_bytes
 from .model_store import DocumentMissing, ModelStore, StoredDocument, VersionFailed
 from .served_model import ServedModel, compile_served

@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .engine import DEFAULT_TIMEOUT_MS
 from .errors import InvalidRequest, ModelLoadError, ModelNotReady, ModelTimeout, PayloadTooLarge, ServiceError
 from .limits.deadline import Deadline
+from .limits.memory import MB, peak_resident_bytes, resident_bytes
 from .model_loader import LoadedModel
 from .model_names import name_from_key
 from .model_registry import ModelRegistry
@@ -25,11 +26,12 @@ class ScoringService:
     """
 
     def __init__(self, registry: ModelRegistry, store: ModelStore, max_batch_records: int,
-                 timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+                 timeout_ms: int = DEFAULT_TIMEOUT_MS, memory_limit_mb: Optional[int] = None) -> None:
         self._registry = registry
         self._store = store
         self.max_batch_records = max_batch_records
         self.timeout_ms = timeout_ms
+        self.memory_limit_mb = memory_limit_mb
 
     def warm(self) -> None:
         """Load the default model now if it is not loaded; a failure is remembered, not raised."""
@@ -101,7 +103,9 @@ class ScoringService:
 
     def health(self) -> Dict[str, Any]:
         self.warm()
-        return {**self._registry.default.status(), "loaded_models": len(self._registry.loaded())}
+        memory = {"resident_mb": round(resident_bytes() / MB, 1),
+                  "peak_resident_mb": round(peak_resident_bytes() / MB, 1), "limit_mb": self.memory_limit_mb}
+        return {**self._registry.default.status(), "loaded_models": len(self._registry.loaded()), "memory": memory}
 
     def _batch_records(self, body: Any) -> List[Any]:
         if type(body) is not dict:

@@ -45,7 +45,8 @@ def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
     registry = ModelRegistry(make_loader, settings.models_prefix, settings.model_key,
                              settings.max_loaded_models, settings.max_loaded_model_bytes,
                              refresh_seconds=settings.model_refresh_seconds)
-    service = ScoringService(registry, store, settings.max_batch_records, timeout_ms=settings.model_timeout_ms)
+    service = ScoringService(registry, store, settings.max_batch_records, timeout_ms=settings.model_timeout_ms,
+                             memory_limit_mb=settings.memory_limit_mb)
     return Runtime(settings, service, close=registry.close)
 
 

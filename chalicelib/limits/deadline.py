@@ -24,4 +24,5 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
-        return self._clock() >= self._ends
+        """Less than a millisecond left: the engine's timer counts whole milliseconds."""
+        return self.remaining_ms() < 1

@@ -34,6 +34,15 @@ def resident_bytes() -> int:
         return int(statm.read().split()[1]) * _PAGE
 
 
+def peak_resident_bytes() -> int:
+    """The most resident memory the process has had (``VmHWM``)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resident_bytes()
+
+
 def data_bytes() -> int:
     """The process's private data now: what the budget limits."""
     with open("/proc/self/statm") as statm:

@@ -1,0 +1,201 @@
+"""Hostile models and names, put straight into the real local S3 (as anyone with bucket access can):
+none of them may take the service's time or memory, fail other records, or leave an answer unbounded."""
+
+import json
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from chalice.test import Client
+from chalice_local import call, chalice_local
+
+import app as app_module
+from chalicelib.limits.memory import resident_bytes
+from chalicelib.wiring import build_runtime
+
+MODELS = Path(__file__).parent.parent / "models"
+CONFIG = json.loads((Path(__file__).parent.parent / ".chalice" / "config.json").read_text())
+HOSTILE = json.loads((Path(__file__).parent / "pfa" / "hostile.json").read_text())
+SONAR_KEY = "models/sonar_naive_bayes.pfa"
+JSON = {"Content-Type": "application/json"}
+MB = 1024 * 1024
+
+
+def hostile(name):
+    return json.dumps(HOSTILE[name]).encode()
+
+
+@pytest.fixture
+def bucket(s3_client, scratch_bucket):
+    s3_client.upload_file(str(MODELS / "sonar_naive_bayes.pfa"), scratch_bucket, SONAR_KEY)
+    for name, document in HOSTILE.items():
+        if name != "_doc":
+            s3_client.put_object(Bucket=scratch_bucket, Key=f"models/{name}.pfa", Body=json.dumps(document))
+    return scratch_bucket
+
+
+@pytest.fixture
+def serve(bucket):
+    def configure(**overrides):
+        environ = {"MODEL_BUCKET": bucket, "MODEL_KEY": SONAR_KEY, "MODEL_REFRESH_SECONDS": "0",
+                   "LOAD_RETRY_MIN_SECONDS": "0.1", "LOAD_RETRY_MAX_SECONDS": "0.2", **overrides}
+        runtime = build_runtime(environ, background=lambda task: task())
+        app_module.runtime.configure(lambda: runtime)
+        return Client(app_module.app), runtime
+
+    yield configure
+    app_module.runtime.configure(lambda: build_runtime(os.environ))
+
+
+def post(client, path, body):
+    response = client.http.post(path, body=body if isinstance(body, bytes) else json.dumps(body), headers=JSON)
+    return response.status_code, json.loads(response.body), len(response.body)
+
+
+# --- names ---------------------------------------------------------------------------------------------
+
+
+def test_unknown_names_are_remembered_within_a_bound_on_every_path(serve):
+    client, runtime = serve()
+    registry = runtime.service._registry
+    for index in range(300):  # the bound, and then some, through every route that takes a name
+        assert client.http.get(f"/models/ghost{index}").status_code == 404
+        assert post(client, f"/models/phantom{index}/predict", 1)[0] == 404
+        assert post(client, f"/models/spectre{index}/predict/batch", {"records": [1]})[0] == 404
+    assert registry.remembered() <= 257
+    before = resident_bytes()
+    for index in range(3000):
+        assert client.http.get(f"/models/wraith{index}").status_code == 404
+    assert registry.remembered() <= 257
+    assert resident_bytes() - before < 40 * MB
+    assert post(client, "/models/sonar_naive_bayes/predict", json.loads(_example()))[0] == 200
+
+
+def _example():
+    return json.loads((MODELS / "sonar_naive_bayes.pfa").read_text())["metadata"]["example_request"]
+
+
+# --- time ----------------------------------------------------------------------------------------------
+
+
+def test_recursion_cannot_run_past_the_timeout(serve):
+    client, _ = serve(MODEL_TIMEOUT_MS="300")
+    status, body, _ = post(client, "/models/fibonacci/predict", 40)
+    assert (status, body["error"]["code"]) == (504, "model_timeout")
+    assert post(client, "/models/fibonacci/predict", 10)[1]["prediction"] == 55
+
+
+def test_a_batch_has_one_deadline_and_every_record_comes_out_once(serve):
+    client, _ = serve(MODEL_TIMEOUT_MS="300")
+    started = time.monotonic()
+    status, body, _ = post(client, "/models/forever/predict/batch", {"records": [1, 2, 3, 4, 5]})
+    elapsed = time.monotonic() - started
+    assert status == 200 and body["predictions"] == [None] * 5
+    assert [(error["index"], error["code"]) for error in body["errors"]] == [(i, "model_timeout") for i in range(5)]
+    assert "ran out after 1 of 5 records" in body["errors"][1]["message"]
+    assert elapsed < 0.3 * 1.3 + 1
+
+
+def test_concurrent_callers_and_a_batch_each_answer_within_the_timeout_over_http(model_bucket, s3_client, tmp_path):
+    name = f"forever-{uuid.uuid4().hex[:8]}"
+    s3_client.put_object(Bucket=model_bucket, Key=f"models/{name}.pfa", Body=hostile("forever"))
+    # chalice local applies the stage's settings over the environment: this is the dev stage's timeout.
+    timeout_ms = int(CONFIG["environment_variables"]["MODEL_TIMEOUT_MS"])
+    with chalice_local({}, tmp_path / "chalice.log") as url:
+        assert call(f"{url}/models/{name}")[0] == 200  # loaded before the clock starts
+        answers = {}
+
+        def ask(key, path, body):
+            started = time.monotonic()
+            status, _, answer = call(url + path, json.dumps(body).encode())
+            answers[key] = (status, answer, time.monotonic() - started)
+
+        callers = [threading.Thread(target=ask, args=(0, f"/models/{name}/predict", 1)),
+                   threading.Thread(target=ask, args=(1, f"/models/{name}/predict", 2)),
+                   threading.Thread(target=ask, args=(2, f"/models/{name}/predict/batch", {"records": [1] * 5}))]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+    bound = timeout_ms / 1000 * 1.3 + 1
+    for key in (0, 1):
+        status, answer, elapsed = answers[key]
+        assert (status, answer["error"]["code"]) == (504, "model_timeout") and elapsed < bound, answer
+    status, answer, elapsed = answers[2]
+    assert status == 200 and {error["code"] for error in answer["errors"]} == {"model_timeout"} and elapsed < bound, answer
+    assert len(answer["errors"]) == 5
+
+
+def test_a_back_reference_is_refused_at_load_and_at_run_time(serve):
+    client, _ = serve()
+    status, body, _ = post(client, "/models/back_reference/predict", "a" * 400)
+    assert (status, body["error"]["code"]) == (503, "model_not_ready")
+    assert "\\1 in the pattern of re.contains" in body["error"]["message"]
+    assert "back-references" in client.http.get("/models/back_reference").json_body["error"]["message"]
+    status, body, _ = post(client, "/models/computed_back_reference/predict", "a" * 400)
+    assert (status, body["error"]["code"]) == (422, "model_error")
+    assert "back-references" in body["error"]["message"]
+
+
+def test_a_regular_expression_gets_a_bounded_text(serve):
+    client, _ = serve()
+    assert post(client, "/models/slow_regex/predict", "a" * 1000 + "b")[1]["prediction"] is True
+    status, body, _ = post(client, "/models/slow_regex/predict", "a" * 100_000)
+    assert (status, body["error"]["code"]) == (422, "model_error")
+    assert "at most 10000 characters" in body["error"]["message"]
+
+
+# --- memory --------------------------------------------------------------------------------------------
+
+
+def test_an_impossible_allocation_fails_its_own_record_only(serve):
+    client, _ = serve()
+    status, body, _ = post(client, "/models/petabytes/predict/batch", {"records": ["x", "x"]})
+    assert status == 200 and body["predictions"] == [None, None]
+    assert [error["code"] for error in body["errors"]] == ["model_memory_exceeded"] * 2
+    assert "Error" not in body["errors"][0]["message"]
+    status, body, _ = post(client, "/models/megabytes/predict/batch", {"records": [1, 2]})
+    assert (status, body["predictions"]) == (200, [1, 2])
+
+
+def test_a_model_past_the_memory_budget_gets_a_4xx_and_the_memory_back(model_bucket, s3_client, tmp_path):
+    name = f"megabytes-{uuid.uuid4().hex[:8]}"
+    s3_client.put_object(Bucket=model_bucket, Key=f"models/{name}.pfa", Body=hostile("megabytes"))
+    with chalice_local({"MEMORY_LIMIT_MB": "384"}, tmp_path / "chalice.log") as url:
+        assert call(f"{url}/models/{name}/predict", b"2")[2]["prediction"] == 2
+        before = call(f"{url}/health")[2]["memory"]
+        assert before["limit_mb"] == 384
+        status, _, body = call(f"{url}/models/{name}/predict/batch", json.dumps({"records": [3, 1000, 4]}).encode())
+        after = call(f"{url}/health")[2]["memory"]
+        assert status == 200 and body["predictions"] == [3, None, 4]
+        assert body["errors"][0]["code"] == "model_memory_exceeded" and body["errors"][0]["index"] == 1
+        assert after["peak_resident_mb"] - before["resident_mb"] < 400
+        assert after["resident_mb"] - before["resident_mb"] < 50  # what the model built was given back
+        assert call(f"{url}/predict", _example().encode())[0] == 200
+
+
+# --- answers -------------------------------------------------------------------------------------------
+
+
+def test_answers_quote_a_caller_value_by_a_short_prefix_only(serve):
+    client, _ = serve()
+    record = json.loads(_example())
+    batch = {"records": [{**record, "k" * 4096 + str(index): 1} for index in range(1000)]}
+    body = json.dumps(batch)
+    assert 4 * MB < len(body) < 5 * MB
+    status, answer, size = post(client, "/predict/batch", body.encode())
+    assert status == 200 and len(answer["errors"]) == 1000 and size < 1 * MB
+    status, answer, size = post(client, "/predict", {**record, "k" * (MB // 2): 1})
+    assert (status, answer["error"]["code"]) == (400, "invalid_input") and size < 2000
+
+
+def test_no_answer_is_larger_than_lambda_can_return(serve):
+    client, _ = serve()
+    status, body, _ = post(client, "/models/big_answer/predict/batch", {"records": [100] * 40})
+    assert status == 200 and len(body["predictions"][0]) == 100 * 1024
+    status, body, size = post(client, "/models/big_answer/predict/batch", {"records": [1000] * 10})
+    assert (status, body["error"]["code"]) == (413, "response_too_large") and size < 1000
+    assert "fewer records" in body["error"]["message"]
