@@ -19,16 +19,20 @@ def parse_document(data: bytes, key: str) -> Dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ModelLoadError(f"the model document is not UTF-8 text ({error.reason} at byte {error.start})") from None
-    if key.lower().endswith(YAML_SUFFIXES):
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise ModelLoadError(f"the model document is not valid YAML: {' '.join(str(error).split())}") from None
-    else:
-        try:
-            document = json.loads(text)
-        except ValueError as error:
-            raise ModelLoadError(f"the model document is not valid JSON: {error}") from None
+    try:
+        if key.lower().endswith(YAML_SUFFIXES):
+            try:
+                document = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise ModelLoadError(f"the model document is not valid YAML: {' '.join(str(error).split())}") \
+                    from None
+        else:
+            try:
+                document = json.loads(text)
+            except ValueError as error:
+                raise ModelLoadError(f"the model document is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ModelLoadError("the model document is nested too deeply to read") from None
     if not isinstance(document, dict):
         raise ModelLoadError(
             f"the model document must be a PFA object with 'input', 'output' and 'action', "

@@ -125,7 +125,8 @@ def test_concurrent_callers_and_a_batch_each_answer_within_the_timeout_over_http
         status, answer, elapsed = answers[key]
         assert (status, answer["error"]["code"]) == (504, "model_timeout") and elapsed < bound, answer
     status, answer, elapsed = answers[2]
-    assert status == 200 and {error["code"] for error in answer["errors"]} == {"model_timeout"} and elapsed < bound, answer
+    assert status == 200 and {error["code"] for error in answer["errors"]} == {"model_timeout"}, answer
+    assert elapsed < bound
     assert len(answer["errors"]) == 5
 
 

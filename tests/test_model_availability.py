@@ -5,6 +5,7 @@ import os
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -82,7 +83,8 @@ def test_while_s3_is_down_the_service_answers_503_and_recovers_when_it_is_back(s
     s3.kill()
     try:
         status, body = predict(client)
-        assert status == 503 and "unreachable" in body["error"]["message"]
+        assert status == 503 and "S3 is unreachable (could not connect to http://" in body["error"]["message"]
+        assert "Error" not in body["error"]["message"]  # no Python exception names
         assert "Retry-After" in client.http.post("/predict", body="1", headers=JSON).headers
     finally:
         s3.restart()
@@ -127,3 +129,29 @@ def test_an_unexpected_error_is_a_bare_500_with_the_request_id_logged(capsys):
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     errors = [line for line in logged if line["event"] == "unhandled_exception"]
     assert errors[0]["request_id"] == request_id and "secret internals" in errors[0]["traceback"]
+
+
+def test_missing_credentials_are_named_as_such(monkeypatch, scratch_bucket):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    client = boto3.session.Session().client("s3")  # a new session: the default one has cached its credentials
+    settings = {"MODEL_BUCKET": scratch_bucket, "MODEL_KEY": KEY}
+    app_module.runtime.configure(lambda: build_runtime(settings, s3_client=client))
+    try:
+        status, body = predict(Client(app_module.app))
+    finally:
+        app_module.runtime.configure(lambda: build_runtime(os.environ))
+    assert status == 503 and "no AWS credentials were found" in body["error"]["message"]
+    assert "Error" not in body["error"]["message"]
+
+
+@pytest.mark.parametrize("document, reason", [
+    (b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
+    (b'{"input": "double", "output": "double", "action": {"let": ' * 2000 + b"1" + b"}" * 2001,
+     "nested too deeply"),
+])
+def test_a_deep_document_is_refused_in_plain_words(serve, s3_client, scratch_bucket, document, reason):
+    s3_client.put_object(Bucket=scratch_bucket, Key=KEY, Body=document)
+    status, body = predict(serve())
+    assert status == 503 and reason in body["error"]["message"]
+    assert "Error" not in body["error"]["message"]

@@ -1,0 +1,136 @@
+"""Every new version that cannot serve is recorded against that version and not fetched again until the
+object changes; loaded models are budgeted by the memory they really take."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from chalice.test import Client
+
+import app as app_module
+from chalicelib.served_model import compile_served
+from chalicelib.wiring import build_runtime
+
+MODELS = Path(__file__).parent.parent / "models"
+SONAR_KEY = "models/sonar_naive_bayes.pfa"
+TOY = (MODELS / "toy_add100.pfa").read_bytes()
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def counted_client(s3):
+    """A real S3 client that notes the HTTP status of every GetObject it makes."""
+    client = boto3.session.Session().client("s3")
+    client.statuses = []
+
+    def note(http_response, **_):
+        client.statuses.append(http_response.status_code)
+
+    client.meta.events.register("after-call.s3.GetObject", note)
+    return client
+
+
+@pytest.fixture
+def serve(counted_client, s3_client, scratch_bucket):
+    s3_client.upload_file(str(MODELS / "sonar_naive_bayes.pfa"), scratch_bucket, SONAR_KEY)
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa", Body=TOY)
+
+    def configure(**overrides):
+        environ = {"MODEL_BUCKET": scratch_bucket, "MODEL_KEY": SONAR_KEY, "MODEL_REFRESH_SECONDS": "0", **overrides}
+        runtime = build_runtime(environ, s3_client=counted_client, background=lambda task: task())
+        app_module.runtime.configure(lambda: runtime)
+        return Client(app_module.app), runtime
+
+    yield configure
+    app_module.runtime.configure(lambda: build_runtime(os.environ))
+
+
+def check(runtime, name="toy"):
+    """One update check of a loaded model, as the refresher runs it."""
+    runtime.service._registry.loader(name).check_for_update()
+
+
+@pytest.mark.parametrize("bad_version, reason", [
+    (b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
+    (b'{"input": "double", "output": "double", "action": {"s.len": "input"}}', "does not compile"),
+    (b"x" * 600_000, "over MAX_MODEL_BYTES (500000)"),
+    (b'{"input": "string", "output": "boolean", "action": {"re.contains": ["input", {"string": "(a)\\\\1"}]}}',
+     "back-references"),
+])
+def test_a_failed_update_is_recorded_and_not_fetched_again(serve, s3_client, scratch_bucket, counted_client,
+                                                            bad_version, reason):
+    client, runtime = serve(MAX_MODEL_BYTES="500000")
+    assert client.http.get("/models/toy").status_code == 200
+    good = client.http.get("/models/toy").json_body["version"]
+    bad = s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa", Body=bad_version)["VersionId"]
+    counted_client.statuses.clear()
+    for _ in range(3):
+        check(runtime)
+    update = client.http.get("/models/toy").json_body
+    assert update["version"] == good
+    failed = update["update"]["failed_update"]
+    assert failed["version"] == bad and reason in failed["reason"] and "Error" not in failed["reason"]
+    assert counted_client.statuses[0] == 200 and counted_client.statuses[1:] == [304, 304]
+    # Back to a good version: it is swapped in, and the failure is cleared.
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa", Body=TOY.replace(b"100", b"7"))
+    check(runtime)
+    described = client.http.get("/models/toy").json_body
+    assert described["version"] != good and described["update"]["failed_update"] is None
+
+
+def test_a_version_that_failed_to_load_first_is_not_fetched_again_either(serve, s3_client, scratch_bucket,
+                                                                         counted_client):
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/broken.pfa", Body=b"[" * 200_000)
+    client, _ = serve(LOAD_RETRY_MIN_SECONDS="0.01", LOAD_RETRY_MAX_SECONDS="0.01")
+    first = client.http.get("/models/broken")
+    assert first.status_code == 503 and "nested too deeply" in first.json_body["error"]["message"]
+    counted_client.statuses.clear()
+    for _ in range(3):
+        time.sleep(0.02)  # past the retry delay
+        again = client.http.get("/models/broken")
+        assert again.status_code == 503 and "nested too deeply" in again.json_body["error"]["message"]
+    assert counted_client.statuses == [304, 304, 304]
+
+
+def test_loaded_models_are_budgeted_by_the_memory_they_take(serve, s3_client, scratch_bucket):
+    # A document whose compiled form is much larger than its text: a cell of 200,000 numbers.
+    big = json.dumps({"input": "double", "output": "double",
+                      "cells": {"table": {"type": {"type": "array", "items": "double"}, "init": [0.5] * 200_000}},
+                      "action": {"+": ["input", {"a.len": {"cell": "table"}}]}}).encode()
+    for name in ("big1", "big2"):
+        s3_client.put_object(Bucket=scratch_bucket, Key=f"models/{name}.pfa", Body=big)
+    client, _ = serve(MAX_LOADED_MODEL_BYTES=str(3 * len(big)))
+    assert client.http.get("/model").status_code == 200
+    first = client.http.get("/models/big1").json_body
+    assert first["memory_bytes"] > 3 * first["size_bytes"]  # what counts is the compiled model, not the text
+    client.http.get("/models/big2")
+    loaded = {model["name"]: model["loaded"] for model in client.http.get("/models").json_body["models"]}
+    assert loaded["big2"] and not loaded["big1"]  # over the budget: the least recently used went out
+    assert loaded["sonar_naive_bayes"]  # the default model stays
+
+
+def test_the_model_description_shows_each_thing_once():
+    described = compile_served((MODELS / "sonar_naive_bayes.pfa").read_bytes(), SONAR_KEY).describe()
+    assert "doc" not in described  # the document has none
+    assert not {"input_keys", "input_types", "example_request"} & set(described["metadata"])
+    assert described["input_keys"][:2] == ["V1", "V2"] and described["input_types"]["V1"] == ["null", "double"]
+    assert described["metadata"]["source"].startswith("R 4.2")
+
+
+def test_the_function_may_do_only_what_it_does(project_dir):
+    """Least privilege: the policies grant the S3 calls the service makes, and its logs, nothing else."""
+    source = "\n".join(path.read_text() for path in (project_dir / "chalicelib").rglob("*.py"))
+    calls = {call for call in ("get_object", "list_objects_v2", "head_object", "put_object", "get_object_version")
+             if f".{call}(" in source}
+    assert calls == {"get_object", "list_objects_v2"}
+    for stage in ("dev", "prod"):
+        policy = json.loads((project_dir / ".chalice" / f"policy-{stage}.json").read_text())
+        actions = set()
+        for statement in policy["Statement"]:
+            listed = statement["Action"]
+            actions |= {listed} if isinstance(listed, str) else set(listed)
+        assert actions == {"s3:GetObject", "s3:ListBucket", "logs:CreateLogGroup", "logs:CreateLogStream",
+                           "logs:PutLogEvents"}
