@@ -169,3 +169,15 @@ def test_bad_batches(client, body, status, code, field):
 
 def test_an_empty_batch_is_fine(client):
     assert json.loads(post(client, "/predict/batch", {"records": []}).body)["predictions"] == []
+
+
+def test_a_calculation_beyond_a_double_is_told_in_the_callers_terms(client):
+    response = post(client, "/predict", {**ROW1, "V1": 1.7976931348623157e308})
+    error = json.loads(response.body)["error"]
+    assert (response.status_code, error["code"]) == (422, "model_error")
+    assert error["message"] == "the model could not score this record: a calculation went beyond the range of a double"
+
+
+def test_every_missing_field_is_reported_in_one_answer(client):
+    error = json.loads(post(client, "/predict", {"V1": 0.1}).body)["error"]
+    assert error["field"] == "V2" and "'V11' and 49 more (59 in all)" in error["message"]

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from chalicelib.settings import Settings, SettingsError, api_key_required, is_cli_mode
@@ -48,3 +50,31 @@ def test_deploy_time_switches():
     with pytest.raises(SettingsError, match="API_KEY_REQUIRED"):
         api_key_required({"API_KEY_REQUIRED": "yes"})
     assert is_cli_mode({"AWS_CHALICE_CLI_MODE": "true"}) and not is_cli_mode({})
+
+
+def test_the_memory_budget_defaults_to_a_share_of_the_lambda_function_and_to_none_elsewhere():
+    assert Settings.from_mapping(BASE).memory_limit_mb is None
+    assert Settings.from_mapping({**BASE, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}).memory_limit_mb == 384
+    assert Settings.from_mapping({**BASE, "MEMORY_LIMIT_MB": "300"}).memory_limit_mb == 300
+    assert Settings.from_mapping({**BASE, "MEMORY_LIMIT_MB": "0",
+                                  "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}).memory_limit_mb is None
+    for bad in ("lots", "-1", "10"):
+        with pytest.raises(SettingsError, match="MEMORY_LIMIT_MB"):
+            Settings.from_mapping({**BASE, "MEMORY_LIMIT_MB": bad})
+    with pytest.raises(SettingsError, match="MAX_LOADED_MODEL_BYTES"):
+        Settings.from_mapping({**BASE, "MEMORY_LIMIT_MB": "100"})  # the default 128 MB of models cannot fit
+
+
+def test_the_stages_fit_their_function(project_dir):
+    """A call's time budget fits in the function's timeout and API Gateway's 29 s, with room to answer; the
+    loaded models fit in the memory budget the function's size gives."""
+    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    for stage in config["stages"].values():
+        memory_size = stage.get("lambda_memory_size", config["lambda_memory_size"])
+        environ = {**BASE, **config["environment_variables"], **stage["environment_variables"],
+                   "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_size)}
+        settings = Settings.from_mapping(environ)
+        timeout_s = stage.get("lambda_timeout", config["lambda_timeout"])
+        assert settings.model_timeout_ms + 2000 <= min(timeout_s, 29) * 1000
+        assert settings.memory_limit_mb is not None
+        assert settings.max_loaded_model_bytes + 2 * 4.5 * settings.max_model_bytes < settings.memory_limit_mb * 2 ** 20
