@@ -5,13 +5,15 @@ import os
 from chalice import Chalice
 
 from chalicelib import web
-from chalicelib.request_log import RequestLog
 from chalicelib.settings import api_key_required, is_cli_mode, is_lambda
+from chalicelib.telemetry import RequestLog, ServiceMetrics
 from chalicelib.wiring import LazyRuntime, build_runtime
 
-app = Chalice(app_name="pfa-serving")
+# The service's own logger (chalicelib.telemetry) writes the log lines; Chalice must not reconfigure it.
+app = Chalice(app_name="pfa-serving", configure_logs=False)
 runtime = LazyRuntime(lambda: build_runtime(os.environ))
 log = RequestLog()
+metrics = ServiceMetrics()
 # Read at deploy time: the Chalice CLI imports this file with the stage's environment.
 KEY_REQUIRED = api_key_required(os.environ)
 
@@ -23,7 +25,7 @@ if is_lambda(os.environ) and not is_cli_mode(os.environ):
 
 @app.middleware("http")
 def around_request(request, get_response):
-    return web.around_request(request, get_response, log)
+    return web.around_request(request, get_response, log, metrics)
 
 
 @app.route("/predict", methods=["POST"], api_key_required=KEY_REQUIRED)

@@ -7,6 +7,7 @@ to numbers and drops unknown fields.
 """
 
 import threading
+import time
 from typing import Any, Dict, Optional
 
 from .avro_schema import SchemaError
@@ -105,7 +106,11 @@ class PfaModel:
             if deadline.expired:
                 raise ModelTimeout(f"the time budget ({deadline.budget_ms:.0f} ms) ran out before the model started")
             set_action_timeout(self._engine, deadline.remaining_ms())
-            return self._engine.action(datum, check=False)
+            started = time.perf_counter()
+            try:
+                return self._engine.action(datum, check=False)
+            finally:
+                deadline.engine_ms += (time.perf_counter() - started) * 1000
         except titus_errors.PFATimeoutException:
             raise ModelTimeout(f"the model did not finish within the time budget ({deadline.budget_ms:.0f} ms)") \
                 from None

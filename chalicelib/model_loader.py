@@ -138,6 +138,9 @@ class ModelLoader:
                 self._model = self._build(stored, fetch_ms)
             except ModelLoadError as error:
                 self._failed(error)
+                if not (isinstance(error, DocumentMissing) and self._missing_is_not_found):
+                    self._on_event("model_load_failed", level="WARNING", model=self.name,
+                                   version=getattr(error, "version", None), reason=str(error))
             except Exception as error:  # a bug must not take the container down
                 self._on_event("model_load_bug", level="ERROR", model=self.name,
                                exception=f"{type(error).__name__}: {error}")

@@ -11,6 +11,7 @@ from .model_loader import LoadedModel
 from .model_names import name_from_key
 from .model_registry import ModelRegistry
 from .model_store import ModelStore
+from .telemetry import ServiceMetrics
 from .validation import shown
 
 BATCH_FIELD = "records"
@@ -26,12 +27,14 @@ class ScoringService:
     """
 
     def __init__(self, registry: ModelRegistry, store: ModelStore, max_batch_records: int,
-                 timeout_ms: int = DEFAULT_TIMEOUT_MS, memory_limit_mb: Optional[int] = None) -> None:
+                 timeout_ms: int = DEFAULT_TIMEOUT_MS, memory_limit_mb: Optional[int] = None,
+                 metrics: Optional[ServiceMetrics] = None) -> None:
         self._registry = registry
         self._store = store
         self.max_batch_records = max_batch_records
         self.timeout_ms = timeout_ms
         self.memory_limit_mb = memory_limit_mb
+        self._metrics = metrics
 
     def warm(self) -> None:
         """Load the default model now if it is not loaded; a failure is remembered, not raised."""
@@ -43,11 +46,14 @@ class ScoringService:
     def predict(self, record: Any, name: Optional[str] = None,
                 time_left_ms: Optional[float] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         model = self._registry.get(name)
+        deadline = self._deadline(time_left_ms)
         try:
-            prediction = model.predict(record, self._deadline(time_left_ms))
+            prediction = model.predict(record, deadline)
         except ServiceError as error:
             error.model = model.identity()
+            self._scored(model, 1, deadline, {error.code: 1})
             raise
+        self._scored(model, 1, deadline, {})
         return {"prediction": prediction, "model": model.identity()}, model
 
     def predict_batch(self, body: Any, name: Optional[str] = None,
@@ -71,7 +77,15 @@ class ScoringService:
             except ServiceError as error:
                 predictions.append(None)
                 errors.append({"index": index, **error.to_body()["error"]})
+        codes: Dict[str, int] = {}
+        for entry in errors:
+            codes[entry["code"]] = codes.get(entry["code"], 0) + 1
+        self._scored(model, len(records), deadline, codes)
         return {"predictions": predictions, "errors": errors, "model": model.identity()}, model
+
+    def _scored(self, model: LoadedModel, records: int, deadline: Deadline, errors: Dict[str, int]) -> None:
+        if self._metrics is not None:
+            self._metrics.scored(model.name, model.version, records, deadline.engine_ms, errors)
 
     def _deadline(self, time_left_ms: Optional[float]) -> Deadline:
         cap = None if time_left_ms is None else time_left_ms - ANSWER_MARGIN_MS

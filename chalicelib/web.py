@@ -10,7 +10,7 @@ import functools
 import json
 import time
 import uuid
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from chalice import ChaliceUnhandledError, Response
 from chalice.app import Request, handle_extra_types
@@ -27,8 +27,8 @@ from .limits.memory import MB
 from .model_loader import LoadedModel
 from .model_names import check_model_name
 from .request_body import read_json
-from .request_log import RequestLog
 from .settings import LAMBDA_PAYLOAD_LIMIT
+from .telemetry import RequestLog, ServiceMetrics
 from .wiring import Runtime
 
 JSON = "application/json"
@@ -116,7 +116,8 @@ def error_response(error: ServiceError) -> Response:
     return Response(body=error.to_body(), status_code=error.status, headers=headers)
 
 
-def around_request(request: Request, get_response: Callable[[Request], Response], log: RequestLog) -> Response:
+def around_request(request: Request, get_response: Callable[[Request], Response], log: RequestLog,
+                   metrics: Optional[ServiceMetrics] = None) -> Response:
     started = time.perf_counter()
     request_id = _request_id(request)
     try:
@@ -128,31 +129,30 @@ def around_request(request: Request, get_response: Callable[[Request], Response]
         response = error_response(InternalError(f"internal error; request id {request_id}"))
     else:
         response = _as_service_error(response, request, request_id)
-    body = response.body if isinstance(response.body, dict) else {}
-    response = _within_response_limit(response)
+    response, body = _within_response_limit(response)
     response.headers[REQUEST_ID_HEADER] = request_id
-    log.request(
-        request_id=request_id,
-        method=getattr(request, "method", None),
-        route=_route(request),
-        status=response.status_code,
-        latency_ms=round((time.perf_counter() - started) * 1000, 3),
-        model=response.headers.get(MODEL_NAME_HEADER),
-        model_version=response.headers.get(MODEL_VERSION_HEADER),
-        error=body.get("error", {}).get("code") if isinstance(body.get("error"), dict) else None,
-    )
+    details = body.get("error")
+    code = details.get("code") if isinstance(details, dict) else None
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    model, version = _header(response, MODEL_NAME_HEADER), _header(response, MODEL_VERSION_HEADER)
+    log.request(request_id=request_id, method=getattr(request, "method", None), route=_route(request),
+                status=response.status_code, latency_ms=latency_ms, model=model, model_version=version, error=code)
+    if metrics is not None:
+        metrics.request(model, version, latency_ms, code)
     return response
 
 
-def _within_response_limit(response: Response) -> Response:
-    """Serialise a JSON body here (as Chalice would), and refuse an answer Lambda could not return.
+def _within_response_limit(response: Response) -> Tuple[Response, Dict[str, Any]]:
+    """Serialise a JSON body here (as Chalice would), and refuse an answer Lambda could not return;
+    returns the response and the body it carries.
 
     Lambda returns at most 6 MB of JSON for the whole proxy response, in which the body is one string:
     its quotes and backslashes are escaped again there.
     """
-    if not isinstance(response.body, dict):
-        return response
-    text = json.dumps(response.body, separators=(",", ":"), default=handle_extra_types)
+    body = response.body
+    if not isinstance(body, dict):
+        return response, {}
+    text = json.dumps(body, separators=(",", ":"), default=handle_extra_types)
     size = len(text) + text.count('"') + text.count("\\")
     if size > RESPONSE_LIMIT:
         error = ResponseTooLarge(
@@ -164,7 +164,7 @@ def _within_response_limit(response: Response) -> Response:
                 limited.headers[header] = response.headers[header]
         return _within_response_limit(limited)
     response.body = text
-    return response
+    return response, body
 
 
 def _as_service_error(response: Response, request: Request, request_id: str) -> Response:
@@ -199,3 +199,8 @@ def _request_id(request: Request) -> str:
 def _route(request: Request) -> Optional[str]:
     context = getattr(request, "context", None) or {}
     return context.get("resourcePath")
+
+
+def _header(response: Response, name: str) -> Optional[str]:
+    value = response.headers.get(name)
+    return value if isinstance(value, str) else None

@@ -12,9 +12,10 @@ from .limits.memory import MB, apply_budget
 from .model_loader import Background, EventSink, ModelLoader, in_thread
 from .model_registry import ModelRegistry
 from .model_store import ModelStore
-from .request_log import RequestLog
 from .scoring import ScoringService
 from .settings import Settings, SettingsError
+from .telemetry import RequestLog, ServiceMetrics
+from .telemetry.metrics import NAMESPACE_VARIABLE
 
 # Fail fast: a slow S3 must not eat a request's whole time budget.
 _S3_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
@@ -28,12 +29,18 @@ class Runtime:
 
 
 def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
-                  background: Background = in_thread, on_event: Optional[EventSink] = None) -> Runtime:
+                  background: Background = in_thread, on_event: Optional[EventSink] = None,
+                  metrics: Optional[ServiceMetrics] = None) -> Runtime:
     settings = Settings.from_mapping(environ)
     apply_budget(settings.memory_limit_mb * MB if settings.memory_limit_mb else None)
     client = s3_client if s3_client is not None else boto3.client("s3", config=_S3_CONFIG)
     store = ModelStore(client, settings.model_bucket, settings.max_model_bytes)
-    events = on_event or RequestLog().event
+    metrics = metrics or ServiceMetrics(environ.get(NAMESPACE_VARIABLE))
+    log_event = on_event or RequestLog().event
+
+    def events(event: str, **fields: Any) -> None:
+        log_event(event, **fields)
+        metrics.model_event(event, fields.get("model"), fields.get("version"))
 
     def make_loader(key: str, name: str, missing_is_not_found: bool) -> ModelLoader:
         return ModelLoader(
@@ -46,7 +53,7 @@ def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
                              settings.max_loaded_models, settings.max_loaded_model_bytes,
                              refresh_seconds=settings.model_refresh_seconds)
     service = ScoringService(registry, store, settings.max_batch_records, timeout_ms=settings.model_timeout_ms,
-                             memory_limit_mb=settings.memory_limit_mb)
+                             memory_limit_mb=settings.memory_limit_mb, metrics=metrics)
     return Runtime(settings, service, close=registry.close)
 
 

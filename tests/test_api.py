@@ -83,16 +83,49 @@ def test_health_is_ready(client):
     assert json.loads(response.body)["ready"] is True
 
 
+def stdout_records(capsys):
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
 def test_one_log_line_per_request(client, capsys):
     capsys.readouterr()
     response = post(client, "/predict", ROW1)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [record for record in stdout_records(capsys) if "_aws" not in record]
     assert len(lines) == 1
     line = lines[0]
+    assert (line["event"], line["level"], line["service"]) == ("request", "INFO", "pfa-serving")
     assert line["request_id"] == response.headers["X-Request-Id"]
     assert (line["route"], line["status"], line["model_version"]) == (
         "/predict", 200, response.headers["X-Model-Version"])
     assert line["latency_ms"] > 0
+
+
+def emitted_metrics(records):
+    """{(metric name, dimensions...): [values]} from embedded-metric-format lines."""
+    found = {}
+    for record in records:
+        if "_aws" not in record:
+            continue
+        (directive,) = record["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "PfaServing"
+        (dimensions,) = directive["Dimensions"]
+        for metric in directive["Metrics"]:
+            key = (metric["Name"], *(f"{name}={record[name]}" for name in dimensions if name != "service"))
+            found.setdefault(key, []).extend(record[metric["Name"]])
+    return found
+
+
+def test_metrics_per_model_and_version_in_the_embedded_metric_format(client, capsys):
+    capsys.readouterr()
+    response = post(client, "/predict/batch", {"records": [ROW1, {**ROW1, "V2": "x"}]})
+    version = response.headers["X-Model-Version"]
+    post(client, "/predict", {"V1": 1})
+    found = emitted_metrics(stdout_records(capsys))
+    model = ("model=sonar_naive_bayes", f"version={version}")
+    assert found[("Requests", *model)] == [1, 1] and min(found[("Latency", *model)]) > 0
+    assert found[("Records", *model)] == [2, 1] and found[("EngineTime", *model)][0] > 0
+    assert found[("RecordErrors", *model, "code=invalid_input")] == [1, 1]
+    assert found[("Errors", *model, "code=invalid_input")] == [1]
 
 
 HOSTILE = [

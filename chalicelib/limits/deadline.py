@@ -9,6 +9,7 @@ class Deadline:
 
     One deadline covers a whole call: the wait for the engine, each record of a batch, and the
     engine's own time checks, so a caller waits at most the budget whatever is queued ahead of it.
+    ``engine_ms`` adds up the time the engine itself ran within it (for metrics).
     """
 
     def __init__(self, budget_ms: float, cap_ms: Optional[float] = None,
@@ -18,6 +19,7 @@ class Deadline:
         self.budget_ms = budget_ms
         self._clock = clock
         self._ends = clock() + budget_ms / 1000
+        self.engine_ms = 0.0
 
     def remaining_ms(self) -> float:
         return max(0.0, (self._ends - self._clock()) * 1000)
