@@ -1,16 +1,26 @@
 # Two commands: `make run` serves the example model locally, `make test` runs every test.
 # Both create the virtual environment first; nothing needs installing by hand.
-PYTHON ?= python3
+# The venv runs the Python of the Lambda runtime, because `chalice package` and `chalice deploy` declare the
+# runtime of the Python that runs them. PYTHON=/path/to/python3.12 picks the interpreter; otherwise
+# devtools/find_python.sh looks on PATH and in pyenv.
+LAMBDA_PYTHON := 3.12
+FOUND_PYTHON := $(shell PYTHON='$(PYTHON)' sh devtools/find_python.sh $(LAMBDA_PYTHON) 2>/dev/null)
+PYTHON_RELEASE := $(if $(FOUND_PYTHON),$(shell '$(FOUND_PYTHON)' -c 'import platform; print(platform.python_version())'))
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Named for the interpreter's release, so that a venv built by another Python is rebuilt, not reused.
+STAMP := $(VENV)/.installed-$(PYTHON_RELEASE)
 
 .PHONY: venv run loadtest bench cost test check clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(if $(FOUND_PYTHON),,$(error $(shell PYTHON='$(PYTHON)' sh devtools/find_python.sh $(LAMBDA_PYTHON) 2>&1)))
+	@if [ -e $(VENV) ] && [ "$$($(PY) -c 'import platform; print(platform.python_version())' 2>/dev/null)" != "$(PYTHON_RELEASE)" ]; then \
+		echo "$(VENV) was not built by Python $(PYTHON_RELEASE) ($(FOUND_PYTHON)): rebuilding it"; rm -rf $(VENV); fi
+	'$(FOUND_PYTHON)' -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed*
 	touch $(STAMP)
 
 venv: $(STAMP)
