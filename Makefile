@@ -10,8 +10,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Named for the interpreter's release, so that a venv built by another Python is rebuilt, not reused.
 STAMP := $(VENV)/.installed-$(PYTHON_RELEASE)
+STAGE ?= dev
 
-.PHONY: venv run loadtest bench cost test check clean
+.PHONY: venv run package loadtest bench cost test check clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(if $(FOUND_PYTHON),,$(error $(shell PYTHON='$(PYTHON)' sh devtools/find_python.sh $(LAMBDA_PYTHON) 2>&1)))
@@ -27,6 +28,10 @@ venv: $(STAMP)
 
 run: venv
 	$(PY) -m devtools.run_local
+
+# The Lambda bundle and SAM template of a stage, without deploying: build/package/$(STAGE)/ (make package STAGE=prod).
+package: venv
+	$(PY) -m devtools.package --stage $(STAGE)
 
 # The published load test (10 arrivals/s for 60 s) against a local service; report in loadtest/reports/.
 # Other profiles and a deployed stage: make loadtest LOADTEST_ARGS="--profile step --host https://.../dev"
@@ -50,4 +55,4 @@ check: venv
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache
+	rm -rf $(VENV) .local .pytest_cache build
