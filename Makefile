@@ -11,8 +11,10 @@ PY := $(VENV)/bin/python
 # Named for the interpreter's release, so that a venv built by another Python is rebuilt, not reused.
 STAMP := $(VENV)/.installed-$(PYTHON_RELEASE)
 STAGE ?= dev
+PORT ?= 8000
+S3_PORT ?=
 
-.PHONY: venv run package loadtest bench cost test check clean
+.PHONY: venv run s3 package loadtest bench cost test check clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(if $(FOUND_PYTHON),,$(error $(shell PYTHON='$(PYTHON)' sh devtools/find_python.sh $(LAMBDA_PYTHON) 2>&1)))
@@ -26,8 +28,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 venv: $(STAMP)
 
+# make run PORT=8001 S3_PORT=9100 picks the ports (default 8000, and a free one for S3).
 run: venv
-	$(PY) -m devtools.run_local
+	$(PY) -m devtools.run_local --port $(PORT) $(if $(S3_PORT),--s3-port $(S3_PORT))
+
+# Only the local S3 of `make run`, for running `chalice local` by hand: prints what to export (README).
+s3: venv
+	$(PY) -m devtools.dev_s3 $(if $(S3_PORT),--s3-port $(S3_PORT))
 
 # The Lambda bundle and SAM template of a stage, without deploying: build/package/$(STAGE)/ (make package STAGE=prod).
 package: venv
