@@ -1,22 +1,44 @@
 # Two commands: `make run` serves the example model locally, `make test` runs every test.
 # Both create the virtual environment first; nothing needs installing by hand.
-PYTHON ?= python3
+# The venv runs the Python of the Lambda runtime, because `chalice package` and `chalice deploy` declare the
+# runtime of the Python that runs them. PYTHON=/path/to/python3.12 picks the interpreter; otherwise
+# devtools/find_python.sh looks on PATH and in pyenv.
+LAMBDA_PYTHON := 3.12
+FOUND_PYTHON := $(shell PYTHON='$(PYTHON)' sh devtools/find_python.sh $(LAMBDA_PYTHON) 2>/dev/null)
+PYTHON_RELEASE := $(if $(FOUND_PYTHON),$(shell '$(FOUND_PYTHON)' -c 'import platform; print(platform.python_version())'))
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Named for the interpreter's release, so that a venv built by another Python is rebuilt, not reused.
+STAMP := $(VENV)/.installed-$(PYTHON_RELEASE)
+STAGE ?= dev
+PORT ?= 8000
+S3_PORT ?=
 
-.PHONY: venv run loadtest bench cost test check clean
+.PHONY: venv run s3 package loadtest bench cost test check clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(if $(FOUND_PYTHON),,$(error $(shell PYTHON='$(PYTHON)' sh devtools/find_python.sh $(LAMBDA_PYTHON) 2>&1)))
+	@if [ -e $(VENV) ] && [ "$$($(PY) -c 'import platform; print(platform.python_version())' 2>/dev/null)" != "$(PYTHON_RELEASE)" ]; then \
+		echo "$(VENV) was not built by Python $(PYTHON_RELEASE) ($(FOUND_PYTHON)): rebuilding it"; rm -rf $(VENV); fi
+	'$(FOUND_PYTHON)' -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed*
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+# make run PORT=8001 S3_PORT=9100 picks the ports (default 8000, and a free one for S3).
 run: venv
-	$(PY) -m devtools.run_local
+	$(PY) -m devtools.run_local --port $(PORT) $(if $(S3_PORT),--s3-port $(S3_PORT))
+
+# Only the local S3 of `make run`, for running `chalice local` by hand: prints what to export (README).
+s3: venv
+	$(PY) -m devtools.dev_s3 $(if $(S3_PORT),--s3-port $(S3_PORT))
+
+# The Lambda bundle and SAM template of a stage, without deploying: build/package/$(STAGE)/ (make package STAGE=prod).
+package: venv
+	$(PY) -m devtools.package --stage $(STAGE)
 
 # The published load test (10 arrivals/s for 60 s) against a local service; report in loadtest/reports/.
 # Other profiles and a deployed stage: make loadtest LOADTEST_ARGS="--profile step --host https://.../dev"
@@ -40,4 +62,4 @@ check: venv
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache
+	rm -rf $(VENV) .local .pytest_cache build

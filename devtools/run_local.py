@@ -1,12 +1,11 @@
 """`make run`: serve the example Sonar model at http://127.0.0.1:8000 against a local S3.
 
-Contract: starts LocalS3 with its data under <project>/.local/s3, creates the dev stage's
-MODEL_BUCKET (from .chalice/config.json), uploads models/sonar_naive_bayes.pfa at MODEL_KEY, runs
-`chalice local --stage dev` pointed at that S3, prints a curl line that scores Sonar row 1, and
-waits. While S3 runs, <project>/.local/s3.json names its endpoint, keys, region and bucket, so that
-`pfactl` run in the project folder finds it; the file is removed on the way out. Ctrl-C or SIGTERM
-stops everything it started. Exit code 1 with a one-line message if the port is taken or something
-fails to start.
+Contract: starts the dev S3 of devtools/dev_s3.py (data in the project's state folder outside the project,
+the dev stage's bucket, the Sonar model at MODEL_KEY unless the same content is already there, and
+<project>/.local/s3.json for pfactl while it runs), runs `chalice local --stage dev --no-autoreload` pointed at
+it, prints a curl line that scores Sonar row 1, and waits. chalice's output goes to the terminal and to
+<state folder>/run/service.log (its path is printed). Ctrl-C or SIGTERM stops everything it started. Exit
+code 1 with a one-line message if the port is taken or something fails to start.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,25 +28,21 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from devtools.local_s3 import CONFLICTING_CLIENT_ENV, HOST, LocalS3, LocalS3Error, create_bucket, port_is_free
-from pfactl.s3_target import LOCAL_S3_FILE, LocalS3File, remove_local_s3_file
+from botocore.exceptions import ClientError
+
+from devtools.dev_s3 import dev_model_location as dev_model_location  # tests and tools import it from here
+from devtools.dev_s3 import dev_s3
+from devtools.dev_s3 import publish_local_s3 as publish_local_s3
+from devtools.dev_s3 import withdraw_local_s3 as withdraw_local_s3
+from devtools.local_s3 import CONFLICTING_CLIENT_ENV, HOST, LocalS3Error, port_is_free
+from devtools.local_state import state_dir
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-MODEL_FILE = Path("models") / "sonar_naive_bayes.pfa"
 SONAR_CSV = Path("tests") / "data" / "sonar.csv"
-LOCAL_REFRESH_SECONDS = "2"
 
 
 class _Stop(Exception):
     """Raised by the signal handler so that cleanup runs in the `finally` blocks."""
-
-
-def dev_model_location(project_dir: Path = PROJECT_DIR) -> tuple[str, str]:
-    """(MODEL_BUCKET of the dev stage, top-level MODEL_KEY) from .chalice/config.json."""
-    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
-    bucket = config["stages"]["dev"]["environment_variables"]["MODEL_BUCKET"]
-    key = config["environment_variables"]["MODEL_KEY"]
-    return bucket, key
 
 
 def sonar_row(project_dir: Path = PROJECT_DIR, row: int = 1) -> dict[str, float]:
@@ -56,17 +52,6 @@ def sonar_row(project_dir: Path = PROJECT_DIR, row: int = 1) -> dict[str, float]
             if number == row:
                 return {name: float(value) for name, value in record.items() if name != "Class"}
     raise ValueError(f"{SONAR_CSV} has fewer than {row} rows")
-
-
-def publish_local_s3(s3: LocalS3, bucket: str, path: Path) -> None:
-    """Write the file through which pfactl finds this run's S3 (removed by withdraw_local_s3)."""
-    LocalS3File(endpoint_url=s3.endpoint_url, access_key_id=s3.access_key, secret_access_key=s3.secret_key,
-                region=s3.region, bucket=bucket, pid=os.getpid()).write(path)
-
-
-def withdraw_local_s3(path: Path) -> None:
-    """Remove the file written by publish_local_s3, unless a later run has replaced it."""
-    remove_local_s3_file(path, os.getpid())
 
 
 def chalice_command(port: int) -> list[str]:
@@ -112,55 +97,81 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float = 5) -> No
 def curl_line(port: int, record: dict[str, float]) -> str:
     """A copy-pasteable curl command that POSTs `record` to /predict."""
     body = json.dumps(record, separators=(",", ":"))
-    return (f"curl -sS -X POST http://{HOST}:{port}/predict -H 'Content-Type: application/json' "
+    # -w '\n': the answer is one JSON line without a newline, which would run into the shell's prompt.
+    return (f"curl -sS -w '\\n' http://{HOST}:{port}/predict -H 'Content-Type: application/json' "
             f"-d {shlex.quote(body)}")
+
+
+def default_log_path(project_dir: Path = PROJECT_DIR) -> Path:
+    """Where `make run` writes the service's log: <state folder>/run/service.log, outside the project."""
+    return state_dir(project_dir) / "run" / "service.log"
+
+
+class LogTee:
+    """Copies a process's output, line by line, to a log file and to this process's stdout, from a thread."""
+
+    def __init__(self, source: IO[bytes], log: IO[bytes]) -> None:
+        self._source = source
+        self._log = log
+        self._thread = threading.Thread(target=self._copy, name="log-tee", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        for line in iter(self._source.readline, b""):
+            self._log.write(line)
+            self._log.flush()
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+
+    def join(self, timeout: float = 5) -> None:
+        """Wait until the process's output has ended (it has exited) and everything is written."""
+        self._thread.join(timeout)
 
 
 @contextlib.contextmanager
 def local_service(port: int, s3_port: int | None = None, *, data_dir: Path | None = None, publish: bool = True,
-                  output: IO[bytes] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+                  output: IO[bytes] | None = None, log_path: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """Start what `make run` serves and yield the running `chalice local` once it answers on `port`.
 
-    S3 data lives in `data_dir` (default <project>/.local/s3); `publish` writes .local/s3.json for pfactl;
-    chalice's output goes to `output` (default: this process's stdout and stderr). On exit everything
-    started here is stopped.
+    S3 data lives in `data_dir` (default: the dev S3's, outside the project); `publish` writes .local/s3.json
+    for pfactl. chalice's output goes to `output`, or to `log_path` and this process's stdout, or by default
+    to this process's stdout and stderr. On exit everything started here is stopped.
     """
     if not port_is_free(port):
         raise RuntimeError(f"port {port} on {HOST} is already in use; stop whatever uses it or pass --port")
-    bucket, key = dev_model_location()
-    s3 = LocalS3(data_dir or PROJECT_DIR / ".local" / "s3", s3_port=s3_port)
-    s3.start()
-    local_s3_file = PROJECT_DIR / LOCAL_S3_FILE
-    try:
-        create_bucket(s3.client(), bucket, versioned=True)
-        s3.client().upload_file(str(PROJECT_DIR / MODEL_FILE), bucket, key)
-        if publish:
-            publish_local_s3(s3, bucket, local_s3_file)
-        print(f"local S3 at {s3.endpoint_url}: uploaded {MODEL_FILE} to s3://{bucket}/{key}"
-              + (" (pfactl in this folder uses it)" if publish else ""), flush=True)
+    with dev_s3(s3_port, data_dir=data_dir, publish=publish, project_dir=PROJECT_DIR) as s3, \
+            contextlib.ExitStack() as cleanup:
+        print(f"local S3 at {s3.server.endpoint_url}, data in {s3.server.data_dir}"
+              + (" (pfactl in this folder uses it)" if publish else "") + f"\n{s3.model_note}", flush=True)
         env = {name: value for name, value in os.environ.items() if name not in CONFLICTING_CLIENT_ENV}
-        env.update(s3.client_environment())
-        # Locally, a newly uploaded version should take over within a couple of seconds.
-        env.setdefault("MODEL_REFRESH_SECONDS", LOCAL_REFRESH_SECONDS)
+        env.update(s3.server.client_environment())
+        env.setdefault("MODEL_REFRESH_SECONDS", s3.client_environment()["MODEL_REFRESH_SECONDS"])
+        stdout: IO[bytes] | int | None = output
+        if log_path is not None and output is None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = cleanup.enter_context(open(log_path, "ab"))
+            stdout = subprocess.PIPE
+            env["PYTHONUNBUFFERED"] = "1"  # each log line reaches the file and the terminal when written
         chalice = subprocess.Popen(chalice_command(port), cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT if output else None,
+                                   stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
                                    start_new_session=True)
+        tee = LogTee(chalice.stdout, log) if chalice.stdout is not None else None
         try:
             wait_until_serving(chalice, port, timeout=60)
             yield chalice
         finally:
             stop_process_group(chalice)
-    finally:
-        if publish:
-            withdraw_local_s3(local_s3_file)
-        s3.stop()
+            if tee is not None:
+                tee.join()
 
 
 def serve(port: int, s3_port: int | None) -> int:
     """Run everything until chalice exits (its exit code) or a stop signal arrives (0)."""
-    with local_service(port, s3_port) as chalice:
-        print(f"\nServing on http://{HOST}:{port} (Ctrl-C stops). Try:\n\n"
-              f"{curl_line(port, sonar_row())}\n", flush=True)
+    log_path = default_log_path()
+    print(f"the service's log: {log_path}", flush=True)
+    with local_service(port, s3_port, log_path=log_path) as chalice:
+        # chalice local has printed "Serving on ..." itself.
+        print(f"\nReady (Ctrl-C stops). Try:\n\n{curl_line(port, sonar_row())}\n", flush=True)
         code = chalice.wait()
         print(f"run_local: chalice local exited with code {code}", file=sys.stderr)
         return code if code >= 0 else 128 - code
@@ -186,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     except _Stop:
         print("stopped", file=sys.stderr)
         return 0
-    except (RuntimeError, LocalS3Error, OSError) as error:
+    except (RuntimeError, LocalS3Error, OSError, ClientError) as error:
         print(f"run_local: {error}", file=sys.stderr)
         return 1
 

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,15 +24,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def copy_project(copy: Path) -> Path:
+    """The tracked files, as a fresh clone has them, in ``copy``, sharing this checkout's virtual environment."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=PROJECT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for name in files:
+        if (PROJECT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / name, copy / name)
+    (copy / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    return copy
+
+
+def fresh_user_env(state_home: Path) -> Dict[str, str]:
+    """This environment as a new user's shell has it: no AWS settings; local state under ``state_home``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key != "MODEL_BUCKET"}
+    env["XDG_STATE_HOME"] = str(state_home)
+    return env
+
+
 @contextlib.contextmanager
-def chalice_local(env: Dict[str, str], log_path: Path) -> Iterator[str]:
-    """Serve the dev stage on a free loopback port with ``env`` added; yields the base URL."""
+def chalice_local(env: Dict[str, str], log_path: Path, *, project: Path = PROJECT, autoreload: bool = False,
+                  inherit: bool = True) -> Iterator[str]:
+    """Serve the dev stage of ``project`` on a free loopback port with ``env`` added (to this process's
+    environment unless ``inherit`` is false); yields the base URL."""
     port = free_port()
     with open(log_path, "w") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "chalice"), "local", "--stage", "dev", "--host", "127.0.0.1",
-             "--port", str(port), "--no-autoreload"],
-            cwd=PROJECT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+             "--port", str(port), "--autoreload" if autoreload else "--no-autoreload"],
+            cwd=project, env={**os.environ, **env} if inherit else env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -10,7 +10,9 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from devtools.dev_s3 import default_data_dir, put_unless_unchanged
 from devtools.local_s3 import GRPC_OFFSET, LocalS3, LocalS3Error, create_bucket, port_is_free
+from devtools.local_state import state_dir
 from devtools.run_local import dev_model_location
 
 
@@ -89,3 +91,33 @@ def test_a_busy_s3_port_is_a_clear_error(s3: LocalS3, tmp_path: Path) -> None:
         LocalS3(tmp_path / "s3", s3_port=s3.ports["s3"]).start()
 
 
+def test_the_default_model_is_put_again_only_when_its_content_changed(s3_client: BaseClient, scratch_bucket: str,
+                                                                       tmp_path: Path) -> None:
+    model = tmp_path / "m.pfa"
+    model.write_text('{"input": "double", "output": "double", "action": "input"}')
+    first = put_unless_unchanged(s3_client, scratch_bucket, "models/m.pfa", model)
+    again = put_unless_unchanged(s3_client, scratch_bucket, "models/m.pfa", model)
+    model.write_text('{"input": "double", "output": "double", "action": {"+": ["input", 1]}}')
+    changed = put_unless_unchanged(s3_client, scratch_bucket, "models/m.pfa", model)
+
+    versions = s3_client.list_object_versions(Bucket=scratch_bucket, Prefix="models/m.pfa")["Versions"]
+    assert len(versions) == 2
+    assert first.startswith("uploaded m.pfa to s3://") and changed.startswith("uploaded m.pfa to s3://")
+    assert again == (f"s3://{scratch_bucket}/models/m.pfa already holds m.pfa (version {first.split()[-1][:-1]}, "
+                     f"same MD5): not uploaded again")
+
+
+def test_local_state_lives_outside_the_project_where_chalice_local_does_not_watch(project_dir: Path,
+                                                                                  tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert state_dir(project_dir, {"HOME": str(home)}).parent == home / ".local" / "state" / "pfa-serving"
+    chosen = state_dir(project_dir, {"HOME": str(home), "XDG_STATE_HOME": str(tmp_path / "xdg")})
+    assert chosen.parent == tmp_path / "xdg" / "pfa-serving" and chosen.name.startswith(project_dir.name + "-")
+    # A relative XDG_STATE_HOME is to be ignored; a state folder inside the project is moved out.
+    assert state_dir(project_dir, {"HOME": str(home), "XDG_STATE_HOME": "state"}).is_relative_to(home)
+    inside = state_dir(project_dir, {"HOME": str(project_dir)})
+    assert not inside.is_relative_to(project_dir)
+    assert not default_data_dir(project_dir).resolve().is_relative_to(project_dir.resolve())
+    # One folder per project checkout, the same at every run.
+    assert state_dir(tmp_path / "a", {"HOME": str(home)}) != state_dir(tmp_path / "b", {"HOME": str(home)})
+    assert state_dir(project_dir, {"HOME": str(home)}) == state_dir(project_dir, {"HOME": str(home)})

@@ -48,6 +48,7 @@ def healthy(port: int) -> bool:
 def make_run(project_copy):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key != "MODEL_BUCKET"}
+    env["XDG_STATE_HOME"] = str(project_copy.parent / "state")  # the local S3's data, not the user's
     process = subprocess.Popen([sys.executable, "-m", "devtools.run_local", "--port", str(port)], cwd=project_copy,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
