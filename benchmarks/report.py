@@ -75,9 +75,9 @@ def render_markdown(results: Dict[str, Any]) -> str:
         f"load average {env['load_average_start'][0]:.2f} at start, {env['load_average_end'][0]:.2f} at end",
         f"- Python {env['python']} ({env['python_implementation']}) on {env['platform']}",
         "- Packages: " + ", ".join(f"{name} {version}" for name, version in env["packages"].items()),
-        f"- Run: {results['plan']['rounds']} interleaved rounds (each round: every stage once on the same inputs, "
-        f"in a random order), blocks of about {results['plan']['block_us']:.0f} us; "
-        f"{results['duration_s']:.0f} s in all",
+        f"- Run: {results['plan']['rounds']} interleaved rounds (each round: every stage on the same records, "
+        "warm, in a shuffled order that the next round reverses), blocks of about "
+        f"{results['plan']['block_us']:.0f} us; {results['duration_s']:.0f} s in all",
         "",
         "## Per request, in process",
         "",
