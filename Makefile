@@ -45,11 +45,19 @@ package: venv
 loadtest: venv
 	$(PY) -m loadtest.run $(LOADTEST_ARGS)
 
-# Where a prediction's time goes, cold start, batch throughput: benchmarks/results.md (about a minute).
+# Where a prediction's time goes, cold start, batch throughput: .local/bench/results.md (about a minute; not
+# under version control, so a run leaves the tree as it was).
 bench: venv
 	$(PY) -m benchmarks.bench
 
-# Price per million predictions and break-even rate from benchmarks/results.json: benchmarks/cost.md.
+# The reference run kept under version control, to commit on its own: benchmarks/reference/ (results and cost).
+# Refused when tracked files differ from the commit it would measure.
+.PHONY: bench-reference
+bench-reference: venv
+	$(PY) -m benchmarks.bench --reference
+
+# Price per million predictions and break-even rate from the latest run (.local/bench/, else
+# benchmarks/reference/): .local/bench/cost.md.
 cost: venv
 	$(PY) -m benchmarks.cost
 

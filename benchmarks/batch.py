@@ -1,66 +1,61 @@
-"""Batch throughput: records/s through whole Lambda invocations of POST /predict/batch, per batch size."""
+"""Batch throughput (Sonar): whole Lambda invocations of POST /models/<name>/predict/batch, timed as stages of the
+same interleaved rounds as the single request they are compared with (the *handler* stage: one record per
+request). So batch size 1 is that one measurement, not another one of its own."""
 
 from __future__ import annotations
 
-import gc
+import functools
 import json
-import statistics
-import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Mapping
 
-from benchmarks.examples import DEFAULT_MODEL
-from benchmarks.harness import Plan
+from benchmarks.harness import Stage
 from benchmarks.lambda_events import answer_of, api_event, invoke
 
+SINGLE_STAGE = "handler"
 
-def bench_batch(records: List[Any], answers: List[Any], plan: Plan) -> Dict[str, Any]:
-    """Records/s through POST /predict/batch per batch size, against single POST /predict requests."""
+
+def stage_name(size: int) -> str:
+    return f"batch_{size}"
+
+
+def batch_stages(name: str, records: List[Any], answers: List[Any], samples: Mapping[int, int]) -> Dict[str, Stage]:
+    """One stage per batch size: the batch of ``size`` records starting at the round's record, as one invocation.
+
+    Each size is checked once, untimed, to answer what the engine answers for every record of its batch."""
     count = len(records)
-    single_events = [(api_event("/predict", "/predict", json.dumps(records[i])), [answers[i]]) for i in range(count)]
-    batches: Dict[int, List[Tuple[str, List[Any]]]] = {}
-    for size, reps in plan.batch_reps.items():
-        variants = []
-        for variant in range(min(reps, 3)):
-            rows = [(variant * 53 + offset) % count for offset in range(size)]
-            body = json.dumps({"records": [records[i] for i in rows]})
-            variants.append((api_event("/predict/batch", "/predict/batch", body), [answers[i] for i in rows]))
-        batches[size] = variants
+    path, resource = f"/models/{name}/predict/batch", "/models/{name}/predict/batch"
 
-    def timed(event: str, expected: List[Any], is_batch: bool) -> Tuple[float, float]:
-        began, cpu_began = time.perf_counter_ns(), time.thread_time_ns()
-        text = invoke(event)
-        cpu_ms, wall_ms = (time.thread_time_ns() - cpu_began) / 1e6, (time.perf_counter_ns() - began) / 1e6
-        status, body = answer_of(text)
-        got = body.get("predictions") if is_batch else [body.get("prediction")]
-        if status != 200 or got != expected or (is_batch and body["errors"]):
-            raise RuntimeError(f"batch of {len(expected)}: answered {status}, errors {body.get('errors')}")
-        return wall_ms, cpu_ms
+    def rows(start: int, size: int) -> List[int]:
+        return [(start + offset) % count for offset in range(size)]
 
-    samples: Dict[int, List[Tuple[float, float]]] = {size: [] for size in batches}
-    single_samples: List[Tuple[float, float]] = []
-    gc.collect()
-    for rep in range(max([plan.single_reps, *plan.batch_reps.values()])):
-        if rep < plan.single_reps:
-            event, expected = single_events[(rep * 37) % count]
-            single_samples.append(timed(event, expected, False))
-        for size, variants in batches.items():
-            if rep < plan.batch_reps[size]:
-                event, expected = variants[rep % len(variants)]
-                samples[size].append(timed(event, expected, True))
+    def event(start: int, size: int) -> str:
+        body = json.dumps({"records": [records[i] for i in rows(start, size)]})
+        return api_event(path, resource, body, {"name": name})
 
-    def figures(size: int, values: List[Tuple[float, float]]) -> Dict[str, Any]:
-        request_ms = statistics.median(wall for wall, _ in values)
-        cpu_ms = statistics.median(cpu for _, cpu in values)
-        return {"size": size, "requests": len(values), "request_ms": request_ms, "ms_per_record": request_ms / size,
-                "records_per_s": size * 1000 / request_ms, "request_cpu_ms": cpu_ms,
-                "cpu_ms_per_record": cpu_ms / size, "records_per_cpu_s": size * 1000 / cpu_ms}
+    stages = {}
+    for size, rounds in sorted(samples.items()):
+        status, body = answer_of(invoke(event(0, size)))
+        if status != 200 or body["errors"] or body["predictions"] != [answers[i] for i in rows(0, size)]:
+            raise RuntimeError(f"batch of {size}: answered {status}, errors {body.get('errors')}")
+        stages[stage_name(size)] = Stage(invoke, prepare=functools.partial(event, size=size), samples=rounds)
+    return stages
 
-    single = figures(1, single_samples)
-    sizes = []
-    for size, values in sorted(samples.items()):
-        row = figures(size, values)
+
+def batch_figures(model: Mapping[str, Any], sizes: List[int]) -> Dict[str, Any]:
+    """Records/s per batch size against single requests, from the stages' medians (``model``: bench_model's)."""
+
+    def figures(size: int, stage: str) -> Dict[str, Any]:
+        timing = model["stages"][stage]
+        request_ms, cpu_ms = timing["median_us"] / 1000, timing["cpu"]["median_us"] / 1000
+        return {"size": size, "stage": stage, "requests": timing["samples"], "request_ms": request_ms,
+                "ms_per_record": request_ms / size, "records_per_s": size * 1000 / request_ms,
+                "request_cpu_ms": cpu_ms, "cpu_ms_per_record": cpu_ms / size,
+                "records_per_cpu_s": size * 1000 / cpu_ms}
+
+    single = figures(1, SINGLE_STAGE)
+    rows = [single] + [figures(size, stage_name(size)) for size in sorted(sizes)]
+    for row in rows:
         row["ratio_to_single"] = row["records_per_s"] / single["records_per_s"]
         row["cpu_ratio_to_single"] = row["records_per_cpu_s"] / single["records_per_cpu_s"]
-        sizes.append(row)
-    return {"route": "POST /predict/batch", "model": DEFAULT_MODEL,
-            "single": {"route": "POST /predict", **single}, "sizes": sizes}
+    return {"route": f"POST /models/{model['name']}/predict/batch", "model": model["name"],
+            "single": {"route": f"POST /models/{model['name']}/predict", **single}, "sizes": rows}

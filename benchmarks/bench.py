@@ -1,12 +1,16 @@
 """`make bench`: where the time of a prediction goes, for each example model, and what a cold start costs.
 
-    python -m benchmarks.bench             # about a minute; writes benchmarks/results.md and results.json
-    python -m benchmarks.bench --quick     # a few seconds, rough figures (what the tests run)
-    python -m benchmarks.bench --out DIR   # write the two files into DIR instead
+    python -m benchmarks.bench              # about a minute; writes .local/bench/results.md and results.json
+    python -m benchmarks.bench --quick      # a few seconds, rough figures (what the tests run)
+    python -m benchmarks.bench --out DIR    # write the two files into DIR instead
+    python -m benchmarks.bench --reference  # the run kept under version control: benchmarks/reference/, with
+                                            # its cost.md; refused when tracked files differ from the commit
 
 The bench starts its own real local S3 (devtools.local_s3), uploads the example models to a bucket, points
 the app at it (``app.runtime.configure``) and measures in this process: each stage of a request, the whole
-Lambda invocation through the Chalice app, a plain-Python floor for the Sonar model, and batch throughput.
+Lambda invocation through the Chalice app, a plain-Python floor for the Sonar model, and batch throughput, all
+in the same interleaved rounds. A run writes outside version control (``.local/``, ignored by git), so it never
+dirties the tree; only ``--reference`` writes the tracked copy.
 The cold start is measured in fresh child processes. Machines are noisy, so every figure comes with a ratio
 to a baseline measured in the same run (raw ``engine.action``, a bare ``python -c pass``, a single request):
 compare ratios across machines and runs, not absolute times. See benchmarks/README.md.
@@ -32,20 +36,19 @@ if _PROJECT_ROOT not in sys.path:
 from chalice.test import Client  # noqa: E402
 
 import app as app_module  # noqa: E402
-from benchmarks.batch import bench_batch  # noqa: E402
 from benchmarks.cold_start import bench_cold_start  # noqa: E402
-from benchmarks.environment import environment  # noqa: E402
+from benchmarks.environment import environment, tracked_changes  # noqa: E402
 from benchmarks.examples import DEFAULT_MODEL, MODELS_PREFIX, PROJECT_DIR, load_examples  # noqa: E402
 from benchmarks.floor import SonarFloor, floor_vs_r  # noqa: E402
 from benchmarks.harness import FULL, QUICK, Plan  # noqa: E402
 from benchmarks.report import TARGETS, headline_summary, print_summary, write_results  # noqa: E402
+from benchmarks.results_paths import COST_MD, LATEST_DIR, REFERENCE_DIR, shown  # noqa: E402
 from benchmarks.stages import STUBBED_SUFFIX, bench_model  # noqa: E402
 from chalicelib.served_model import compile_served  # noqa: E402
 from chalicelib.wiring import build_runtime  # noqa: E402
 from devtools.local_s3 import LocalS3, create_bucket  # noqa: E402
 
-DEFAULT_OUT = PROJECT_DIR / "benchmarks"
-SCHEMA = 1
+SCHEMA = 2
 
 
 @contextlib.contextmanager
@@ -68,8 +71,8 @@ def run(plan: Plan, quick: bool = False) -> Dict[str, Any]:
     started = time.perf_counter()
     results: Dict[str, Any] = {"schema": SCHEMA, "quick": quick, "environment": environment(),
                                "plan": {"rounds": plan.rounds, "block_us": plan.block_us,
-                                        "batch_reps": {str(k): v for k, v in plan.batch_reps.items()},
-                                        "single_reps": plan.single_reps, "cold_runs": plan.cold_runs},
+                                        "batch_samples": {str(k): v for k, v in plan.batch_samples.items()},
+                                        "cold_runs": plan.cold_runs},
                                "targets": dict(TARGETS)}
     examples = load_examples()
     sonar = next(example for example in examples if example.short == "sonar")
@@ -93,15 +96,17 @@ def run(plan: Plan, quick: bool = False) -> Dict[str, Any]:
             with Client(app_module.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as test_client:
                 for example in examples:
                     _progress(f"per-request stages: {example.name}")
-                    floor = SonarFloor.from_file(example.path) if example is sonar else None
-                    models[example.short] = bench_model(example, runtime, test_client.http, plan, floor)
-            _progress("batch throughput: " + ", ".join(str(size) for size in sorted(plan.batch_reps)))
-            sonar_served = compile_served(sonar.path.read_bytes(), settings["MODEL_KEY"])
-            sonar_answers = [sonar_served.predict(record) for record in sonar.records]
-            results["batch"] = bench_batch(sonar.records, sonar_answers, plan)
+                    is_sonar = example is sonar
+                    if is_sonar:
+                        _progress("  with batches of " + ", ".join(str(size) for size in sorted(plan.batch_samples)))
+                    floor = SonarFloor.from_file(example.path) if is_sonar else None
+                    models[example.short] = bench_model(example, runtime, test_client.http, plan, floor,
+                                                        plan.batch_samples if is_sonar else None)
+        results["batch"] = models["sonar"].pop("batch")
         results["models"] = models
+        first_answer = compile_served(sonar.path.read_bytes(), settings["MODEL_KEY"]).predict(sonar.records[0])
         _progress(f"cold start: {plan.cold_runs} run(s)")
-        results["cold_start"] = bench_cold_start(server, settings, sonar.records[0], sonar_answers[0], plan)
+        results["cold_start"] = bench_cold_start(server, settings, sonar.records[0], first_answer, plan)
     results["floor"] = {"model": DEFAULT_MODEL, **models["sonar"]["floor"],
                         "probabilities_vs_r": floor_vs_r(SonarFloor.from_file(sonar.path), sonar.records)}
     results["summary"] = headline_summary(results)
@@ -113,11 +118,28 @@ def run(plan: Plan, quick: bool = False) -> Dict[str, Any]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few samples, a few seconds; rough figures")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write results.md and results.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"where to write results.md and results.json (default {shown(LATEST_DIR)})")
+    parser.add_argument("--reference", action="store_true",
+                        help=f"the reference run: write {shown(REFERENCE_DIR)}/, with its cost.md")
     args = parser.parse_args(argv)
+    if args.reference:
+        if args.quick or args.out is not None:
+            parser.error("--reference is a full run into benchmarks/reference/: leave out --quick and --out")
+        changed = tracked_changes()
+        if changed:
+            print("A reference run measures a commit: commit or stash the changes to tracked files first:\n  "
+                  + "\n  ".join(changed), file=sys.stderr)
+            return 2
+    out = REFERENCE_DIR if args.reference else args.out if args.out is not None else LATEST_DIR
     results = run(QUICK if args.quick else FULL, quick=args.quick)
-    json_path, md_path = write_results(results, args.out)
+    results["reference"] = args.reference
+    json_path, md_path = write_results(results, out)
     print_summary(results, json_path, md_path)
+    if args.reference:
+        from benchmarks import cost
+
+        return cost.main(["--results", str(json_path), "--out", str(out / COST_MD)])
     return 0
 
 

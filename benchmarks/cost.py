@@ -1,11 +1,13 @@
 """`make cost`: what a million predictions cost on Lambda behind API Gateway, from the bench's measurements.
 
-    python -m benchmarks.cost                      # reads benchmarks/results.json (runs the bench if missing)
+    python -m benchmarks.cost                      # the latest run (.local/bench/results.json), else the
+                                                   # reference (benchmarks/reference/); writes .local/bench/cost.md
     python -m benchmarks.cost --results R --out O  # other files
 
-Inputs: the measured duration of one Lambda invocation (``benchmarks/results.json``: the Sonar model's
-``POST /predict/batch`` at batch sizes 1, 10 and 100, and each model's single request), the function's memory
-(``lambda_memory_size`` in ``.chalice/config.json``) and the prices in ``benchmarks/prices.py``.
+Inputs: the measured duration of one Lambda invocation (the bench's results.json: each model's single request,
+its *handler* stage, and the Sonar model's ``POST /predict/batch`` at batch sizes 10 and 100, timed in the same
+rounds; batch size 1 is the Sonar handler figure itself, so one thing is never priced twice), the function's
+memory (``lambda_memory_size`` in ``.chalice/config.json``) and the prices in ``benchmarks/prices.py``.
 
 The bench runs on one full core; Lambda gives a function CPU in proportion to its memory, one full vCPU at
 1,769 MB. The scoring is single-threaded and CPU-bound, so a duration is projected to the configured memory
@@ -25,14 +27,14 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from benchmarks import prices
+from benchmarks.results_paths import COST_MD, LATEST_DIR, latest_results, shown
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = PROJECT_DIR / ".chalice" / "config.json"
-DEFAULT_RESULTS = PROJECT_DIR / "benchmarks" / "results.json"
-DEFAULT_OUT = PROJECT_DIR / "benchmarks" / "cost.md"
+DEFAULT_OUT = LATEST_DIR / COST_MD
 
 # https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html: "at 1,769 MB, a function has the
 # equivalent of one vCPU (one vCPU-second of credits per second)".
@@ -216,7 +218,12 @@ def _rate(value: Decimal) -> str:
     return f"{number:,.0f}" if number >= 100 else f"{number:.3g}"
 
 
-def render(estimate_: Dict[str, Any], results: Dict[str, Any]) -> str:
+def measured(ms: float) -> str:
+    """A measured duration as both tables print it, so one figure reads the same wherever it appears."""
+    return f"{ms:.3f}"
+
+
+def render(estimate_: Dict[str, Any], results: Dict[str, Any], source: str = "results.json") -> str:
     env = results["environment"]
     published = estimate_["published"]
     memory = estimate_["memory_mb"]
@@ -227,7 +234,7 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any]) -> str:
     lines = [
         "# Cost per million predictions",
         "",
-        "Written by `make cost` (`python -m benchmarks.cost`) from `benchmarks/results.json` "
+        f"Written by `make cost` (`python -m benchmarks.cost`) from `{source}` "
         f"({'quick run, rough; ' if results.get('quick') else ''}measured {env['date_utc']} at commit "
         f"`{env['git_commit']}`{' (dirty tree)' if env.get('git_dirty') else ''}) and the prices in "
         "`benchmarks/prices.py`.",
@@ -268,8 +275,9 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any]) -> str:
         "",
         f"Lambda gives {memory} MB {share:.3f} of a vCPU (one full vCPU at {FULL_VCPU_MB} MB), so the durations "
         f"measured on one full core are divided by {share:.3f} (x{1 / share:.2f}), then rounded up to whole "
-        f"milliseconds. Duration: one whole invocation of `POST /predict/batch` as the bench measured it, "
-        f"{clock_text}.",
+        f"milliseconds. Duration: one whole invocation as the bench measured it, {clock_text}: batch size 1 is "
+        "one `POST /models/sonar_naive_bayes/predict` (the bench's *handler* row, the same figure as Sonar's row "
+        "under *Each model* below), larger sizes one `POST /models/sonar_naive_bayes/predict/batch`.",
         "",
         "| batch size | measured ms | projected ms | billed ms | Lambda duration | Lambda requests | API Gateway "
         "| **total per 1M predictions** | Lambda only |",
@@ -277,7 +285,7 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any]) -> str:
     ]
     for row in estimate_["batches"]:
         cost = row["cost"]
-        lines.append(f"| {cost.batch} | {row['measured_ms']:.2f} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
+        lines.append(f"| {cost.batch} | {measured(row['measured_ms'])} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
                      f"{dollars(cost.lambda_duration)} | {dollars(cost.lambda_requests)} | "
                      f"{dollars(cost.api_gateway)} | **{dollars(cost.total)}** | {dollars(cost.lambda_total)} |")
     lines += [
@@ -313,7 +321,7 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any]) -> str:
     ]
     for row in estimate_["models"]:
         cost = row["cost"]
-        lines.append(f"| {row['name']} | {row['measured_ms']:.3f} | {cost.duration_ms:.2f} | {cost.billed_ms} | "
+        lines.append(f"| {row['name']} | {measured(row['measured_ms'])} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
                      f"{dollars(cost.total)} | {_rate(row['break_even']['predictions_per_second'])} |")
     lines += [
         "",
@@ -341,27 +349,36 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def load_results(path: Path) -> Dict[str, Any]:
-    if not path.exists():
-        print(f"[cost] {path} is missing: running the bench first", file=sys.stderr, flush=True)
-        from benchmarks import bench  # heavy: imports the app
+def load_results(path: Optional[Path]) -> Tuple[Path, Dict[str, Any]]:
+    """The results to price and where they came from: ``path``, or the latest run's, else the reference's
+    (running the bench first, into the latest run's folder, when there is neither)."""
+    if path is None:
+        path = latest_results()
+        if not path.exists():
+            print("[cost] no bench results yet: running the bench first", file=sys.stderr, flush=True)
+            from benchmarks import bench  # heavy: imports the app
 
-        bench.main(["--out", str(path.parent)])
+            bench.main([])
+            path = latest_results()
     results: Dict[str, Any] = json.loads(path.read_text())
-    return results
+    return path, results
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cost", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="the bench's results.json")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="the bench's results.json (default: the latest run's, else the reference run's)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the markdown tables")
     parser.add_argument("--config", type=Path, default=CHALICE_CONFIG, help="the Chalice config to read memory from")
     parser.add_argument("--stage", default=None, help="a Chalice stage whose lambda_memory_size overrides the top one")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="price the measured CPU time (default) or wall-clock time")
     args = parser.parse_args(argv)
-    results = load_results(args.results)
-    text = render(estimate(results, lambda_memory_mb(args.config, args.stage), args.clock), results)
+    if args.results is not None and not args.results.is_file():
+        parser.error(f"--results {args.results}: no such file; `make bench` writes {shown(LATEST_DIR)}/results.json")
+    results_path, results = load_results(args.results)
+    text = render(estimate(results, lambda_memory_mb(args.config, args.stage), args.clock), results,
+                  shown(results_path))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

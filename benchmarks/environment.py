@@ -8,7 +8,7 @@ import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from benchmarks.examples import PROJECT_DIR
 
@@ -39,6 +39,12 @@ def _version(package: str) -> Optional[str]:
         return None
 
 
+def tracked_changes() -> List[str]:
+    """Tracked files that differ from the commit (``git status`` lines), untracked files left out."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return status.splitlines() if status else []
+
+
 def environment() -> Dict[str, Any]:
     status = _git("status", "--porcelain")
     return {
@@ -51,6 +57,7 @@ def environment() -> Dict[str, Any]:
         "platform": platform.platform(),
         "packages": {name: _version(name) for name in ("titus2", "numpy", "chalice", "boto3")},
         "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "git_commit_full": _git("rev-parse", "HEAD"),
         "git_dirty": bool(status) if status is not None else None,
         "git_changed_files": len(status.splitlines()) if status else 0,
         "load_average_start": list(os.getloadavg()),

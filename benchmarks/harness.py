@@ -2,78 +2,155 @@
 
 from __future__ import annotations
 
+import gc
+import random
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 
 @dataclass(frozen=True)
 class Plan:
     """How much to measure: the default run, or --quick."""
 
-    rounds: int  # interleaved rounds, i.e. samples per stage
+    rounds: int  # interleaved rounds, i.e. samples per stage; even, so that every order is also run reversed
     block_us: float  # a sample times at least this much work (a cheap call is repeated to fill it)
-    batch_reps: Dict[int, int] = field(default_factory=dict)  # /predict/batch size -> requests timed
-    single_reps: int = 0  # /predict requests timed, the batch baseline
+    batch_samples: Dict[int, int] = field(default_factory=dict)  # /predict/batch size -> rounds it is timed in
     cold_runs: int = 0  # child processes timed (plus as many bare `python -c pass`)
     cold_warmup: bool = False  # one untimed child first, so .pyc files exist
     handler_check_rows: Optional[int] = None  # rows whose handler answer is checked (None: all)
 
 
-FULL = Plan(rounds=61, block_us=2000.0, batch_reps={1: 60, 10: 20, 100: 7, 1000: 3}, single_reps=60,
+FULL = Plan(rounds=60, block_us=2000.0, batch_samples={10: 60, 100: 15, 1000: 3},
             cold_runs=5, cold_warmup=True, handler_check_rows=None)
-QUICK = Plan(rounds=5, block_us=300.0, batch_reps={1: 3, 10: 2, 100: 1}, single_reps=3,
+QUICK = Plan(rounds=6, block_us=300.0, batch_samples={10: 4, 100: 2},
              cold_runs=1, cold_warmup=False, handler_check_rows=5)
 
+Call = Callable[[Any], Any]
+# The round's inputs are spread over the data set: round r starts at input r * STRIDE (mod the number of inputs).
+STRIDE = 37
 
-Call = Callable[[int], Any]
+
+@dataclass(frozen=True)
+class Stage:
+    """One thing to time: ``call(arg)``, where ``arg`` is ``prepare(index)`` for input ``index`` (untimed), or
+    the index itself. ``samples`` limits a slow stage to that many rounds, spread evenly over the run."""
+
+    call: Call
+    prepare: Optional[Callable[[int], Any]] = None
+    samples: Optional[int] = None
+
+
+@dataclass
+class Samples:
+    """One stage's samples, time per call in microseconds by round number: wall clock and this thread's CPU."""
+
+    calls_per_sample: int
+    wall: Dict[int, float] = field(default_factory=dict)
+    cpu: Dict[int, float] = field(default_factory=dict)
+
+    def summary(self) -> Dict[str, Any]:
+        return {**summarize(list(self.wall.values())), "cpu": summarize(list(self.cpu.values())),
+                "calls_per_sample": self.calls_per_sample}
 
 
 def summarize(values_us: Sequence[float]) -> Dict[str, Any]:
     ordered = sorted(values_us)
-    quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
+    # "inclusive": quartiles within the samples' range, also for the few samples of a slow stage.
+    quartiles = statistics.quantiles(ordered, n=4, method="inclusive") if len(ordered) > 1 else [ordered[0]] * 3
     return {"median_us": statistics.median(ordered), "p25_us": quartiles[0], "p75_us": quartiles[2],
             "min_us": ordered[0], "samples": len(ordered)}
 
 
-def _calls_per_block(call: Call, n_inputs: int, block_us: float) -> int:
-    estimates = []
-    for index in range(5):
+def paired_difference(outer: Samples, inner: Samples, clock: str = "wall", times: int = 1) -> Optional[Dict[str, Any]]:
+    """``outer - times x inner`` round by round, over the rounds both ran in (same inputs, same moment).
+
+    A slow phase of the machine moves both samples of a round together, so the spread of these differences is
+    the noise of the comparison itself, much narrower than either stage's own spread."""
+    a, b = (outer.wall, inner.wall) if clock == "wall" else (outer.cpu, inner.cpu)
+    rounds = sorted(set(a) & set(b))
+    if not rounds:
+        return None
+    differences = [a[round_no] - times * b[round_no] for round_no in rounds]
+    summary = summarize(differences)
+    summary["outer_slower_share"] = sum(value > 0 for value in differences) / len(differences)
+    return summary
+
+
+def rounds_of(samples: Optional[int], rounds: int) -> List[int]:
+    """The rounds a stage limited to ``samples`` runs in, spread evenly (every round when None)."""
+    if samples is None or samples >= rounds:
+        return list(range(rounds))
+    return sorted({(index * rounds + rounds // 2) // samples for index in range(max(1, samples))})
+
+
+def _per_call_us(stage: Stage, n_inputs: int, budget_us: float) -> float:
+    """A first estimate, which also warms the stage up: calls on successive inputs until ``budget_us`` passed."""
+    spent_ns, calls = 0, 0
+    while calls < 1000 and (calls == 0 or spent_ns < budget_us * 1000):
+        arg = stage.prepare(calls % n_inputs) if stage.prepare else calls % n_inputs
         began = time.perf_counter_ns()
-        call(index % n_inputs)
-        estimates.append((time.perf_counter_ns() - began) / 1000)
-    per_call = max(statistics.median(estimates), 0.01)
-    return max(1, min(2000, int(block_us / per_call)))
+        stage.call(arg)
+        spent_ns += time.perf_counter_ns() - began
+        calls += 1
+    return max(spent_ns / calls / 1000, 0.01)
 
 
-def timed_rounds(stages: Mapping[str, Call], n_inputs: int, rounds: int, block_us: float) -> Dict[str, Any]:
-    """The time per call of each stage, measured in interleaved rounds.
+def timed_rounds(stages: Mapping[str, Union[Stage, Call]], n_inputs: int, rounds: int, block_us: float,
+                 seed: Optional[int] = None) -> Dict[str, Samples]:
+    """The time per call of each stage, measured in interleaved rounds on the same inputs.
 
-    A stage is ``call(index)`` on input ``index``. Each round runs every stage once on a block of ``k``
-    consecutive inputs (``k`` fixed up front so that a block takes about ``block_us``; at least one call),
-    timed as a whole; one sample is the block's time / k. The order of the stages rotates from round to round
-    and each round starts at another input, so a slow phase of a busy machine hits every stage alike.
-    Each sample is taken twice: wall time (``perf_counter_ns``, the headline) and this thread's CPU time
-    (``thread_time_ns``, which leaves out the time other processes held the CPU).
+    Each round takes a block of ``m`` consecutive inputs (``m`` so that the slowest stage's pass over them takes
+    about ``block_us``; at least one) and runs every stage on that same block, in a fresh random order, and the
+    next round in the reverse of that order; every stage runs before and after every other equally often, and a
+    slow phase of a busy machine hits every stage alike. Before its timed passes, each stage makes one untimed
+    pass over the block: so every stage is timed warm, as in a run of back-to-back requests or within a batch,
+    never on caches just filled by whichever stage ran before it. (With a rotated order and no such pass,
+    ``score``, nearly always right after ``engine`` on the same input, came out cheaper than the engine inside
+    it, and a batch's records cheaper than one engine call.)
+
+    A cheap stage repeats its pass over the block until it fills about ``block_us``; one sample is the time /
+    calls. Before each round, untimed, the garbage of the last one is collected, and the bench's own long-lived
+    objects are frozen out of the collector first, so no stage pays for collections that scan the bench's heap
+    or another stage's garbage. Each sample is taken twice: wall time (``perf_counter_ns``, the headline) and
+    this thread's CPU time (``thread_time_ns``, which leaves out the time other processes held the CPU).
     """
-    per_block = {name: _calls_per_block(call, n_inputs, block_us) for name, call in stages.items()}
-    wall: Dict[str, List[float]] = {name: [] for name in stages}
-    cpu: Dict[str, List[float]] = {name: [] for name in stages}
-    names = list(stages)
+    normalized = {name: stage if isinstance(stage, Stage) else Stage(stage) for name, stage in stages.items()}
+    budget_us = max(block_us / 4, 50.0)
+    per_call = {name: _per_call_us(stage, n_inputs, budget_us) for name, stage in normalized.items()}
+    block = max(1, min(n_inputs, int(block_us / max(per_call.values()))))
+    passes = {name: max(1, min(2000 // block, round(block_us / (block * cost)))) for name, cost in per_call.items()}
+    schedule = {name: set(rounds_of(stage.samples, rounds)) for name, stage in normalized.items()}
+    results = {name: Samples(calls_per_sample=passes[name] * block) for name in normalized}
+    order, sequence = random.Random(seed), list(normalized)
     clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
-    start = 0
-    for round_no in range(rounds):
-        shift = round_no % len(names)
-        for name in names[shift:] + names[:shift]:
-            call, count = stages[name], per_block[name]
-            indices = [(start + offset) % n_inputs for offset in range(count)]
-            began, cpu_began = clock(), cpu_clock()
-            for index in indices:
-                call(index)
-            cpu_ended, ended = cpu_clock(), clock()
-            wall[name].append((ended - began) / count / 1000)
-            cpu[name].append((cpu_ended - cpu_began) / count / 1000)
-        start = (start + 37) % n_inputs
-    return {name: {**summarize(wall[name]), "cpu": summarize(cpu[name]), "calls_per_sample": per_block[name]}
-            for name in stages}
+    gc.collect()
+    gc.freeze()
+    try:
+        for round_no in range(rounds):
+            start = (round_no * STRIDE) % n_inputs
+            indices = [(start + offset) % n_inputs for offset in range(block)]
+            if round_no % 2 == 0:
+                order.shuffle(sequence)
+            else:
+                sequence.reverse()
+            names = [name for name in sequence if round_no in schedule[name]]
+            gc.collect()
+            for name in names:
+                stage, count = normalized[name], passes[name]
+                args = [stage.prepare(index) for index in indices] if stage.prepare else indices
+                call = stage.call
+                for arg in args:  # untimed: whatever ran before, the timed passes find this stage's state warm
+                    call(arg)
+                began, cpu_began = clock(), cpu_clock()
+                for _ in range(count):
+                    for arg in args:
+                        call(arg)
+                cpu_ended, ended = cpu_clock(), clock()
+                calls = count * block
+                results[name].wall[round_no] = (ended - began) / calls / 1000
+                results[name].cpu[round_no] = (cpu_ended - cpu_began) / calls / 1000
+    finally:
+        gc.unfreeze()
+    return results

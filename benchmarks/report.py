@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
+from benchmarks.containment import HOLDS, INVERTED, WITHIN_NOISE
+from benchmarks.results_paths import RESULTS_JSON, RESULTS_MD
 from benchmarks.stages import STAGES
 
-RESULTS_JSON = "results.json"
-RESULTS_MD = "results.md"
 TARGETS = {"sonar_overhead_us": 150.0, "cold_start_ms": 1000.0, "peak_rss_mb": 150.0}
 
 
@@ -53,11 +53,16 @@ def render_markdown(results: Dict[str, Any]) -> str:
     shorts = [short for short in ("toy", "sonar", "iris") if short in models]
     dirty = env["git_dirty"]
     tree = "dirty" if dirty else "clean" if dirty is not None else "unknown"
+    if results.get("reference"):
+        written = ("Reference run, written by `make bench-reference` (`python -m benchmarks.bench --reference`) "
+                   f"at commit `{env.get('git_commit_full') or env['git_commit']}`")
+    else:
+        written = ("Written by `make bench` (`python -m benchmarks.bench" + (" --quick" if results["quick"] else "")
+                   + "`)")
     lines = [
         "# Benchmark results",
         "",
-        "Written by `make bench` (`python -m benchmarks.bench`" + (" --quick" if results["quick"] else "") + "); "
-        "raw numbers in `results.json`, how to read them in `README.md`.",
+        written + "; raw numbers in `results.json`, how to read them in `benchmarks/README.md`.",
     ]
     if results["quick"]:
         lines += ["", "**Quick run**: few samples; the figures are rough. Run `make bench` for the real ones."]
@@ -70,13 +75,16 @@ def render_markdown(results: Dict[str, Any]) -> str:
         f"load average {env['load_average_start'][0]:.2f} at start, {env['load_average_end'][0]:.2f} at end",
         f"- Python {env['python']} ({env['python_implementation']}) on {env['platform']}",
         "- Packages: " + ", ".join(f"{name} {version}" for name, version in env["packages"].items()),
-        f"- Run: {results['plan']['rounds']} interleaved rounds per stage, blocks of >= "
+        f"- Run: {results['plan']['rounds']} interleaved rounds (each round: every stage on the same records, "
+        "warm, in a shuffled order that the next round reverses), blocks of about "
         f"{results['plan']['block_us']:.0f} us; {results['duration_s']:.0f} s in all",
         "",
         "## Per request, in process",
         "",
         "Median time per request in microseconds, and as a ratio to the raw titus engine "
-        "(`engine.action(x, check=False)`) of the same model, measured in the same run.",
+        "(`engine.action(x, check=False)`) of the same model, measured in the same rounds on the same records. "
+        "Every stage runs the model the handler serves and is timed warm (after an untimed pass on the same "
+        "records), as in a run of back-to-back requests.",
         "",
         "| stage | " + " | ".join(f"{short} us | {short} x engine" for short in shorts) + " |",
         "| --- | " + " | ".join("---: | ---:" for _ in shorts) + " |",
@@ -92,6 +100,7 @@ def render_markdown(results: Dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "What each row is:", ""]
     lines += [f"- **{label}**: {what}" for _, label, what in STAGES]
+    lines += render_containment(models, shorts)
     lines += [
         "",
         "## Service overhead",
@@ -193,11 +202,13 @@ def render_markdown(results: Dict[str, Any]) -> str:
         "",
         "## Batch throughput (Sonar, whole Lambda invocation)",
         "",
-        f"Baseline: single `POST /predict` requests, {_ms(single['request_ms'])} ms each "
-        f"({single['records_per_s']:,.0f} records/s) by the wall clock, {_ms(single['request_cpu_ms'])} ms of CPU "
-        f"({single['records_per_cpu_s']:,.0f} records per CPU-second). Records/s per CPU-second is the fair "
-        "comparison: a batch request runs for up to seconds and, on a shared machine, waits for the CPU far more "
-        "often than a request of a few milliseconds, which the wall clock counts against it.",
+        f"Batch size 1 is a single `{single['route']}`: the *handler (total)* row above, the same measurement, "
+        f"{_ms(single['request_ms'])} ms ({single['records_per_s']:,.0f} records/s) by the wall clock, "
+        f"{_ms(single['request_cpu_ms'])} ms of CPU ({single['records_per_cpu_s']:,.0f} records per CPU-second). "
+        f"The batches (`{batch['route']}`) were timed in the same rounds, each starting at the round's record. "
+        "Records/s per CPU-second is the fair comparison: a batch request runs for up to seconds and, on a shared "
+        "machine, waits for the CPU far more often than a request of a few milliseconds, which the wall clock "
+        "counts against it.",
         "",
         "| batch size | requests timed | ms per request | records/s (wall) | x single | CPU ms per request "
         "| CPU ms per record | records per CPU-s | x single |",
@@ -210,6 +221,43 @@ def render_markdown(results: Dict[str, Any]) -> str:
                      f"{row['records_per_cpu_s']:,.0f} | {_ratio(row['cpu_ratio_to_single'])} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def render_containment(models: Dict[str, Any], shorts: List[str]) -> List[str]:
+    """The containment checks: a stage that runs another inside it, against that one."""
+    lines = [
+        "",
+        "### Containment checks",
+        "",
+        "A stage that runs another one inside it cannot really be cheaper. *Paired* is the outer stage minus the "
+        "inner one (times the batch size, for a batch) round by round (same inputs, same moment): its median and "
+        "quartiles, and the share of rounds in which the outer stage was the slower. *Inverted within noise*: "
+        "the medians are in the wrong order but the paired quartiles straddle zero, so the two cost about the "
+        "same and noise decided; *inverted*: the outer stage was faster in three rounds out of four or more, "
+        "which this bench's design should rule out.",
+        "",
+        "| model | outer >= inner | outer us | inner us | paired median (p25 .. p75) us | outer slower | verdict |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    flagged = []
+    for short in shorts:
+        for rule in models[short].get("containment", []):
+            paired = rule["paired_difference_us"]
+            verdict = rule["verdict"]
+            shown_verdict = f"**{verdict}**" if verdict in (INVERTED, WITHIN_NOISE) else verdict
+            inner = rule["inner"] if rule.get("times", 1) == 1 else f"{rule['times']} x {rule['inner']}"
+            lines.append(f"| {models[short]['name']} | {rule['outer']} >= {inner} | "
+                         f"{_us(rule['outer_median_us'])} | {_us(rule['inner_median_us'])} | "
+                         f"{_signed(paired['median_us'])} ({_signed(paired['p25_us'])} .. {_signed(paired['p75_us'])})"
+                         f" | {paired['outer_slower_share']:.0%} | {shown_verdict} |")
+            if verdict != HOLDS:
+                flagged.append(f"{models[short]['name']}: {rule['outer']} < {inner} ({verdict})")
+    lines += ["", ("Flagged: " + "; ".join(flagged) + ".") if flagged else "Every rule holds."]
+    return lines
+
+
+def _signed(value: float) -> str:
+    return ("-" if value < 0 else "+") + _us(abs(value))
 
 
 def write_results(results: Dict[str, Any], out_dir: Path) -> Tuple[Path, Path]:
@@ -237,4 +285,9 @@ def print_summary(results: Dict[str, Any], json_path: Path, md_path: Path) -> No
     print("Batch records/s, wall clock (x single): " + ", ".join(
         f"{row['size']}: {row['records_per_s']:,.0f} ({_ratio(row['ratio_to_single'])})"
         for row in results["batch"]["sizes"]))
+    for model in results["models"].values():
+        for rule in model.get("containment", []):
+            if rule["verdict"] != HOLDS:
+                print(f"Containment: {model['name']} {rule['outer']} came out cheaper than {rule['inner']} "
+                      f"({rule['verdict']}; see results.md)")
     print(f"Wrote {md_path} and {json_path} in {results['duration_s']:.0f} s")

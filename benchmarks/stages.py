@@ -3,17 +3,18 @@ from the raw engine to a whole Lambda invocation, with the engine stubbed to mea
 
 from __future__ import annotations
 
-import gc
 import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import app as app_module
-from benchmarks.examples import MODELS_PREFIX, Example
+from benchmarks import containment
+from benchmarks.batch import batch_figures, batch_stages
+from benchmarks.examples import Example
 from benchmarks.floor import SonarFloor
-from benchmarks.harness import Call, Plan, timed_rounds
+from benchmarks.harness import Call, Plan, Stage, timed_rounds
 from benchmarks.lambda_events import CONTEXT, answer_of, api_event, invoke
 from chalicelib.request_body import read_json
-from chalicelib.served_model import ServedModel, compile_served
+from chalicelib.served_model import ServedModel
 from chalicelib.wiring import Runtime
 
 # Each model is also uploaded under this suffix; that copy's engine is replaced by a constant answer, so the
@@ -31,7 +32,8 @@ STAGES: List[Tuple[str, str, str]] = [
     ("predict", "predict", "`ServedModel.predict`: validate + score + encode"),
     ("handler", "handler (total)",
      "one Lambda invocation in Python: `json.loads(event)`, `app.app(event, context)` (middleware, routing, "
-     "request log line to /dev/null, response), `json.dumps(response)`; `POST /models/<name>/predict`"),
+     "request log line to /dev/null, response), `json.dumps(response)`; `POST /models/<name>/predict`; the one "
+     "single-record figure, also batch size 1 in the batch table and in cost.md"),
     ("handler_stubbed", "handler, engine stubbed",
      "the same, on a copy of the model whose engine answers a constant: the service overhead, measured directly"),
     ("app_stubbed", "app only, engine stubbed",
@@ -53,25 +55,31 @@ class ConstantEngine:
         return self._output
 
 
-def bench_model(example: Example, runtime: Runtime, http: Any, plan: Plan,
-                floor: Optional[SonarFloor]) -> Dict[str, Any]:
-    """Every stage of one request for one model, and the checks that the service answers what the engine does."""
-    key = f"{MODELS_PREFIX}{example.name}.pfa"
-    served: ServedModel = compile_served(example.path.read_bytes(), key)
-    engine = served.model._engine
+def bench_model(example: Example, runtime: Runtime, http: Any, plan: Plan, floor: Optional[SonarFloor],
+                batch_samples: Optional[Dict[int, int]] = None) -> Dict[str, Any]:
+    """Every stage of one request for one model, and the checks that the service answers what the engine does.
+
+    Every stage runs the very model the handler serves (the registry's), so that a stage and the stage inside
+    it share one engine, its state and its place in the CPU's caches. ``batch_samples`` adds whole batch
+    invocations of that model to the same rounds (batch size -> rounds timed in)."""
+    resource = "/models/{name}/predict"
+    path, stubbed_name = f"/models/{example.name}/predict", example.name + STUBBED_SUFFIX
     records = example.records
     count = len(records)
     bodies = [json.dumps(record).encode() for record in records]
+    events = [api_event(path, resource, body.decode(), {"name": example.name}) for body in bodies]
+    stubbed_events = [api_event(f"/models/{stubbed_name}/predict", resource, body.decode(), {"name": stubbed_name})
+                      for body in bodies]
+    status, body = answer_of(invoke(events[0]))  # loads the model into the registry
+    if status != 200:
+        raise RuntimeError(f"{example.name}: handler answered {status} {body}")
+    served: ServedModel = runtime.service._registry.get(example.name).served
+    engine = served.model._engine
     validated = [served.validate(record) for record in records]
     outputs = [engine.action(datum, check=False) for datum in validated]
     answers = [served.encode(output) for output in outputs]
     matches_reference = sum(answer == expected for answer, expected in zip(answers, example.reference, strict=True))
 
-    resource = "/models/{name}/predict"
-    path, stubbed_name = f"/models/{example.name}/predict", example.name + STUBBED_SUFFIX
-    events = [api_event(path, resource, body.decode(), {"name": example.name}) for body in bodies]
-    stubbed_events = [api_event(f"/models/{stubbed_name}/predict", resource, body.decode(), {"name": stubbed_name})
-                      for body in bodies]
     checked = count if plan.handler_check_rows is None else min(count, plan.handler_check_rows)
     for index in range(checked):
         status, body = answer_of(invoke(events[index]))
@@ -94,7 +102,7 @@ def bench_model(example: Example, runtime: Runtime, http: Any, plan: Plan,
     max_body = runtime.settings.max_body_bytes
     validate, score, encode, predict = served.validate, served.model.score, served.encode, served.predict
     content_type = {"Content-Type": "application/json"}
-    stages: Dict[str, Call] = {
+    stages: Dict[str, Union[Stage, Call]] = {
         "harness": lambda i: None,
         "parse": lambda i: read_json(bodies[i], max_body),
         "validate": lambda i: validate(records[i]),
@@ -116,9 +124,11 @@ def bench_model(example: Example, runtime: Runtime, http: Any, plan: Plan,
             "labels_equal_reference": sum(a == b for a, b in zip(floor_labels, example.reference, strict=True)),
         }
         stages["floor"] = lambda i: floor.predict(records[i])
+    if batch_samples:
+        stages.update(batch_stages(example.name, records, answers, batch_samples))
 
-    gc.collect()
-    timings = timed_rounds(stages, count, plan.rounds, plan.block_us)
+    samples = timed_rounds(stages, count, plan.rounds, plan.block_us)
+    timings = {name: stage_samples.summary() for name, stage_samples in samples.items()}
     medians = {name: timing["median_us"] for name, timing in timings.items()}
     cpu_medians = {name: timing["cpu"]["median_us"] for name, timing in timings.items()}
     engine_us = medians["engine"]
@@ -133,6 +143,7 @@ def bench_model(example: Example, runtime: Runtime, http: Any, plan: Plan,
         "ratio_to_engine": {name: value / engine_us for name, value in medians.items()},
         "cpu_median_us": cpu_medians,
         "cpu_ratio_to_engine": {name: value / cpu_medians["engine"] for name, value in cpu_medians.items()},
+        "containment": containment.check(samples, medians),
         "overhead_us": {
             "handler_minus_engine": medians["handler"] - engine_us,
             "handler_engine_stubbed": medians["handler_stubbed"],
@@ -146,4 +157,6 @@ def bench_model(example: Example, runtime: Runtime, http: Any, plan: Plan,
         result["floor"] = {**floor_check, "median_us": medians["floor"],
                            "ratio_to_engine": medians["floor"] / engine_us, "cpu_median_us": cpu_medians["floor"],
                            "cpu_ratio_to_engine": cpu_medians["floor"] / cpu_medians["engine"]}
+    if batch_samples:
+        result["batch"] = batch_figures(result, list(batch_samples))
     return result

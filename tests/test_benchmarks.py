@@ -4,18 +4,23 @@ agreement of answers, and the cost arithmetic (exact, in Decimal)."""
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
-from benchmarks import cost, prices
+from benchmarks import containment, cost, prices
 from benchmarks.examples import r_sonar_predictions, sonar_records
 from benchmarks.floor import SonarFloor
-from benchmarks.harness import timed_rounds
-from benchmarks.report import TARGETS
+from benchmarks.harness import Samples, Stage, rounds_of, timed_rounds
+from benchmarks.report import TARGETS, render_containment
+from benchmarks.results_paths import COST_MD, LATEST_DIR, REFERENCE_DIR, RESULTS_JSON, RESULTS_MD, latest_results
 from benchmarks.stages import STAGES
 from chalicelib.served_model import compile_served
 
@@ -23,18 +28,39 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 SONAR_PFA = PROJECT_DIR / "models" / "sonar_naive_bayes.pfa"
 
 
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _in_git_work_tree() -> bool:
+    try:
+        return _git("rev-parse", "--is-inside-work-tree").stdout.strip() == "true"
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class QuickRun:
+    out: Path
+    status_before: Optional[str]  # `git status --porcelain` around the run (None outside a git work tree)
+    status_after: Optional[str]
+
+
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
     """`python -m benchmarks.bench --quick` into a temp dir, in its own process (it reconfigures the app)."""
     out = tmp_path_factory.mktemp("bench")
+    in_git = _in_git_work_tree()
+    before = _git("status", "--porcelain").stdout if in_git else None
     done = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--quick", "--out", str(out)],
                           cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600, check=False)
+    after = _git("status", "--porcelain").stdout if in_git else None
     assert done.returncode == 0, done.stderr[-3000:]
-    return out
+    return QuickRun(out, before, after)
 
 
-def test_quick_bench_writes_results(quick_run: Path) -> None:
-    results = json.loads((quick_run / "results.json").read_text())
+def test_quick_bench_writes_results(quick_run: QuickRun) -> None:
+    results = json.loads((quick_run.out / RESULTS_JSON).read_text())
     assert results["quick"] is True
     env = results["environment"]
     for key in ("cpu_model", "cores", "python", "platform", "date_utc", "git_commit", "git_dirty"):
@@ -60,26 +86,144 @@ def test_quick_bench_writes_results(quick_run: Path) -> None:
         assert {"request_ms", "records_per_s", "ratio_to_single", "request_cpu_ms", "cpu_ratio_to_single"} <= set(row)
     assert set(results["summary"]["targets_met"]) == set(TARGETS)
 
-    markdown = (quick_run / "results.md").read_text()
-    for heading in ("## Per request, in process", "## Service overhead", "## Plain-Python floor (Sonar)",
-                    "## Cold start", "## Batch throughput"):
+    markdown = (quick_run.out / RESULTS_MD).read_text()
+    for heading in ("## Per request, in process", "### Containment checks", "## Service overhead",
+                    "## Plain-Python floor (Sonar)", "## Cold start", "## Batch throughput"):
         assert heading in markdown
     assert env["git_commit"] in markdown
 
 
-def test_cost_from_quick_results(quick_run: Path) -> None:
-    out = quick_run / "cost.md"
-    assert cost.main(["--results", str(quick_run / "results.json"), "--out", str(out)]) == 0
+def test_a_run_leaves_the_tree_as_it_was(quick_run: QuickRun) -> None:
+    if quick_run.status_before is None:
+        pytest.skip("not a git work tree")
+    # Neither a tracked file changed nor a file git would see appeared (the run wrote only to its --out).
+    assert quick_run.status_after == quick_run.status_before
+
+
+def test_default_output_is_ignored_by_git_and_the_reference_is_not() -> None:
+    if not _in_git_work_tree():
+        pytest.skip("not a git work tree")
+    for name in (RESULTS_JSON, RESULTS_MD, COST_MD):
+        assert _git("check-ignore", "-q", str(LATEST_DIR / name)).returncode == 0, name
+        assert _git("check-ignore", "-q", str(REFERENCE_DIR / name)).returncode == 1, name
+    assert cost.DEFAULT_OUT == LATEST_DIR / COST_MD
+
+
+def test_cost_reads_the_latest_run_else_the_reference(tmp_path: Path) -> None:
+    latest, reference = tmp_path / "latest", tmp_path / "reference"
+    latest.mkdir()
+    assert latest_results(latest, reference) == reference / RESULTS_JSON
+    (latest / RESULTS_JSON).write_text("{}")
+    assert latest_results(latest, reference) == latest / RESULTS_JSON
+
+
+def test_reference_run_is_a_full_run_into_the_reference_folder() -> None:
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--reference", "--quick"], cwd=PROJECT_DIR,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "--reference" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cost_from_quick_results(quick_run: QuickRun) -> None:
+    out = quick_run.out / COST_MD
+    assert cost.main(["--results", str(quick_run.out / RESULTS_JSON), "--out", str(out)]) == 0
     text = out.read_text()
     for figure in ("$0.62", "$0.062", "$0.0062", "$50.40", "per 1M predictions"):
         assert figure in text
-    results = json.loads((quick_run / "results.json").read_text())
+    results = json.loads((quick_run.out / RESULTS_JSON).read_text())
     estimate = cost.estimate(results, 512)
     assert [row["cost"].batch for row in estimate["batches"]] == [1, 10, 100]
     for row in estimate["batches"]:
         assert row["cost"].billed_ms >= row["cost"].duration_ms
         assert row["break_even"]["predictions_per_second"] > 0
     assert [row["batch"] for row in cost.summary_rows(estimate)] == [1, 10, 100]
+
+
+def _table_rows(markdown: str, heading: str) -> List[List[str]]:
+    """The cells of the first table under ``heading``."""
+    section = markdown.split(heading, 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    table = []
+    for line in rows[2:]:
+        if not line.startswith("|"):
+            break
+        table.append([cell.strip() for cell in line.strip("|").split("|")])
+    return table
+
+
+@pytest.mark.parametrize("clock", ["cpu", "wall"])
+def test_single_record_is_one_figure_in_bench_and_cost(quick_run: QuickRun, clock: str) -> None:
+    results = json.loads((quick_run.out / RESULTS_JSON).read_text())
+    sonar = results["models"]["sonar"]
+    stage_key, batch_key = ("cpu_median_us", "request_cpu_ms") if clock == "cpu" else ("median_us", "request_ms")
+    handler_ms = sonar[stage_key]["handler"] / 1000
+    # The bench: batch size 1 is the handler stage itself, and the baseline of the batch ratios.
+    single, first = results["batch"]["single"], results["batch"]["sizes"][0]
+    assert first["size"] == 1 and first["stage"] == single["stage"] == "handler"
+    assert first[batch_key] == single[batch_key] == handler_ms
+    assert first["ratio_to_single"] == 1 and first["requests"] == sonar["stages"]["handler"]["samples"]
+    # The cost: batch size 1, Sonar's own row and the memory table's 512 MB row all price that one figure.
+    estimate = cost.estimate(results, 512, clock)
+    sonar_row = next(row for row in estimate["models"] if row["short"] == "sonar")
+    assert estimate["batches"][0]["measured_ms"] == sonar_row["measured_ms"] == handler_ms
+    assert estimate["batches"][0]["cost"] == sonar_row["cost"]
+    assert next(row for row in estimate["sensitivity"] if row["memory_mb"] == 512)["cost"] == sonar_row["cost"]
+    # And cost.md prints it the same way in both tables.
+    text = cost.render(estimate, results)
+    batch_rows = _table_rows(text, "## This service: Sonar at 512 MB")
+    model_rows = _table_rows(text, "## Each model, one prediction per request")
+    batch_one = next(row for row in batch_rows if row[0] == "1")
+    sonar_line = next(row for row in model_rows if row[0] == "sonar_naive_bayes")
+    assert batch_one[1] == sonar_line[1] == cost.measured(handler_ms)
+    assert batch_one[3] == sonar_line[3]  # billed ms
+
+
+def test_containment_rules_are_checked_and_reported(quick_run: QuickRun) -> None:
+    results = json.loads((quick_run.out / RESULTS_JSON).read_text())
+    markdown = (quick_run.out / RESULTS_MD).read_text()
+    for model in results["models"].values():
+        checks = {(rule["outer"], rule["inner"]): rule for rule in model["containment"]}
+        expected = {(rule.outer, rule.inner) for rule in containment.RULES}
+        if "batch" in results and results["batch"]["model"] == model["name"]:
+            expected |= {(row["stage"], "engine") for row in results["batch"]["sizes"] if row["size"] > 1}
+        assert set(checks) == expected, model["name"]
+        for (outer, inner), rule in checks.items():
+            assert rule["outer_median_us"] == model["median_us"][outer]
+            assert rule["inner_median_us"] == rule["times"] * model["median_us"][inner]
+            assert rule["times"] == (int(outer.split("_")[1]) if outer.startswith("batch_") else 1)
+            assert rule["verdict"] in containment.VERDICTS
+            # The verdict follows from the figures shown: it holds exactly when the medians are in order.
+            assert (rule["verdict"] == containment.HOLDS) == (rule["outer_median_us"] >= rule["inner_median_us"])
+            assert rule["paired_difference_us"]["samples"] == min(
+                model["stages"][outer]["samples"], model["stages"][inner]["samples"])
+            shown_inner = inner if rule["times"] == 1 else f"{rule['times']} x {inner}"
+            assert f"| {model['name']} | {outer} >= {shown_inner} |" in markdown
+            if rule["verdict"] != containment.HOLDS:
+                assert f"{model['name']}: {outer} < {shown_inner} ({rule['verdict']})" in markdown
+
+
+def _samples(values: List[float]) -> Samples:
+    return Samples(calls_per_sample=1, wall=dict(enumerate(values)), cpu=dict(enumerate(values)))
+
+
+def test_an_inverted_containment_is_flagged_not_hidden() -> None:
+    engine = _samples([100.0, 101.0, 99.0, 100.0, 102.0, 98.0])
+    cheaper = _samples([90.0, 91.0, 89.0, 90.0, 92.0, 88.0])  # faster in every round: the measurement is suspect
+    noisy = _samples([95.0, 106.0, 94.0, 105.0, 96.0, 99.0])  # lower median, but on both sides of the engine
+    dearer = _samples([110.0, 111.0, 109.0, 110.0, 112.0, 108.0])
+    verdicts = {}
+    for name, score in (("cheaper", cheaper), ("noisy", noisy), ("dearer", dearer)):
+        samples = {"engine": engine, "score": score}
+        medians = {key: statistics.median(value.wall.values()) for key, value in samples.items()}
+        [rule] = containment.check(samples, medians)
+        verdicts[name] = rule["verdict"]
+        model: Dict[str, Any] = {"name": f"m_{name}", "containment": [rule]}
+        text = "\n".join(render_containment({"m": model}, ["m"]))
+        if rule["verdict"] == containment.HOLDS:
+            assert "Every rule holds." in text
+        else:
+            assert f"**{rule['verdict']}**" in text and f"m_{name}: score < engine" in text
+    assert verdicts == {"cheaper": containment.INVERTED, "noisy": containment.WITHIN_NOISE,
+                        "dearer": containment.HOLDS}
 
 
 def test_published_comparison_is_reproduced_exactly() -> None:
@@ -158,9 +302,51 @@ def test_sonar_floor_mirrors_missing_values() -> None:
 
 def test_timed_rounds_returns_wall_and_cpu_medians() -> None:
     timings = timed_rounds({"empty": lambda i: None, "work": lambda i: sum(range(50 + i))},
-                           n_inputs=7, rounds=3, block_us=50)
+                           n_inputs=7, rounds=4, block_us=50)
     assert set(timings) == {"empty", "work"}
-    for timing in timings.values():
-        assert timing["samples"] == 3 and timing["calls_per_sample"] >= 1
+    for samples in timings.values():
+        timing = samples.summary()
+        assert timing["samples"] == 4 and timing["calls_per_sample"] >= 1
         assert {"median_us", "p25_us", "p75_us", "min_us"} <= set(timing)
-        assert timing["cpu"]["samples"] == 3
+        assert timing["cpu"]["samples"] == 4
+
+
+def _spin(microseconds: float) -> None:
+    until = time.perf_counter_ns() + microseconds * 1000
+    while time.perf_counter_ns() < until:
+        pass
+
+
+def test_every_stage_of_a_round_runs_on_the_same_inputs_in_balanced_orders() -> None:
+    # Each call takes at least block_us, so the first estimate is one call per stage, and in a round each stage
+    # makes one untimed call and one timed call.
+    block_us, rounds, inputs = 200.0, 6, 11
+    calls: List[Tuple[str, int]] = []
+
+    def stage(name: str) -> Callable[[int], None]:
+        def call(index: int) -> None:
+            calls.append((name, index))
+            _spin(block_us)
+
+        return call
+
+    def slow(prepared: Tuple[int]) -> None:
+        calls.append(("slow", prepared[0]))
+        _spin(block_us)
+
+    names = ["a", "b", "c", "d"]
+    stages: Dict[str, Any] = {name: stage(name) for name in names}
+    stages["slow"] = Stage(slow, prepare=lambda index: (index,), samples=2)
+    timed_rounds(stages, n_inputs=inputs, rounds=rounds, block_us=block_us)
+    timed = calls[len(stages):]  # after one warm-up call per stage
+    orders = []
+    for round_no in range(rounds):
+        size = 2 * (len(names) + (1 if round_no in rounds_of(2, rounds) else 0))
+        block, timed = timed[:size], timed[size:]
+        assert block[::2] == block[1::2]  # the untimed pass, then the timed one, on the same input
+        block = block[::2]
+        assert {index for _, index in block} == {(round_no * 37) % inputs}, block  # the same input for every stage
+        orders.append([name for name, _ in block if name != "slow"])
+    assert not timed
+    for even, odd in zip(orders[::2], orders[1::2], strict=True):
+        assert sorted(even) == names and odd == even[::-1]  # each order is followed by its reverse
