@@ -35,9 +35,9 @@ class SettingsError(ValueError):
 
 
 _DEFAULT_TIMEOUT_MS = 10_000
-# A document takes about 4.5 times its size in memory once compiled, and twice that while compiling:
-# 16 MB keeps a compile within a 512 MB function beside the models already loaded.
-_DEFAULT_MAX_MODEL_BYTES = 16 * 1024 * 1024
+# A compiled document keeps 5 to 15 times its size in memory, and takes more while compiling (an 8 MB one
+# peaked at +196 MB): 8 MB keeps a compile within a 512 MB function beside the models already loaded.
+_DEFAULT_MAX_MODEL_BYTES = 8 * 1024 * 1024
 _DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 _DEFAULT_MAX_BATCH_RECORDS = 1000
 _DEFAULT_MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024

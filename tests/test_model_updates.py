@@ -102,10 +102,10 @@ def test_loaded_models_are_budgeted_by_the_memory_they_take(serve, s3_client, sc
                       "action": {"+": ["input", {"a.len": {"cell": "table"}}]}}).encode()
     for name in ("big1", "big2"):
         s3_client.put_object(Bucket=scratch_bucket, Key=f"models/{name}.pfa", Body=big)
-    client, _ = serve(MAX_LOADED_MODEL_BYTES=str(3 * len(big)))
+    client, _ = serve(MAX_LOADED_MODEL_BYTES=str(8 * len(big)))
     assert client.http.get("/model").status_code == 200
     first = client.http.get("/models/big1").json_body
-    assert first["memory_bytes"] > 3 * first["size_bytes"]  # what counts is the compiled model, not the text
+    assert first["memory_bytes"] >= 5 * first["size_bytes"]  # what counts is the compiled model, not the text
     client.http.get("/models/big2")
     loaded = {model["name"]: model["loaded"] for model in client.http.get("/models").json_body["models"]}
     assert loaded["big2"] and not loaded["big1"]  # over the budget: the least recently used went out

@@ -77,4 +77,5 @@ def test_the_stages_fit_their_function(project_dir):
         timeout_s = stage.get("lambda_timeout", config["lambda_timeout"])
         assert settings.model_timeout_ms + 2000 <= min(timeout_s, 29) * 1000
         assert settings.memory_limit_mb is not None
-        assert settings.max_loaded_model_bytes + 2 * 4.5 * settings.max_model_bytes < settings.memory_limit_mb * 2 ** 20
+        # An 8 MB document peaked at 196 MB while compiling: 25 times its size.
+        assert settings.max_loaded_model_bytes + 25 * settings.max_model_bytes < settings.memory_limit_mb * 2 ** 20
