@@ -334,6 +334,36 @@ def test_export_failures_are_one_line(capsys, tmp_path):
     assert not (tmp_path / "m.pfa").exists()
 
 
+def test_export_help_lists_what_the_exporter_supports(capsys):
+    exporter_or_skip()
+    from pfactl.export import supported_classes, supported_estimators, supported_steps
+
+    code, out, _ = run(capsys, "export", "--help")
+    assert code == 0
+    text = " ".join(out.split())  # argparse wraps the epilog
+    assert f"Supported estimators: {', '.join(supported_estimators())}." in text
+    assert f"in front of one: {', '.join(supported_steps())}." in text
+    assert "FunctionTransformer" in supported_classes()
+
+
+def test_readme_lists_every_class_the_exporter_supports():
+    exporter_or_skip()
+    from pfactl.export import supported_classes
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## From scikit-learn to a live endpoint"):]
+    section = section[:section.index("\n## ", 1)]
+    words = set(section.replace(",", " ").replace("(", " ").split())
+    assert [name for name in supported_classes() if name not in words and f"{name}s" not in words] == []
+
+
+def test_the_top_level_help_does_not_load_scikit_learn():
+    script = ("import sys\nfrom pfactl.cli import main\ncode = main(['--help'])\n"
+              "sys.exit(3 if 'sklearn' in sys.modules else code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and "export" in done.stdout
+
+
 # ----- the installed script ----------------------------------------------------------------------
 
 
