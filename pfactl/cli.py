@@ -11,6 +11,7 @@ from typing import Any, Callable, List, NoReturn, Optional
 from . import bucket_commands, local_commands
 from .errors import PfactlError
 from .scoring import FORMATS
+from .version import package_version
 
 DEBUG_ENV = "PFACTL_DEBUG"  # set to 1 for a traceback on unexpected errors
 
@@ -42,6 +43,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pfactl", description="Export, check, score locally and publish PFA models.",
                      epilog=_S3_HELP)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 

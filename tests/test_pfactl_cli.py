@@ -112,6 +112,24 @@ def test_missing_file_and_usage_errors_are_one_line(capsys, tmp_path):
     assert code == 2 and one_line(err)
 
 
+def test_version_is_the_installed_package_version(capsys):
+    from importlib.metadata import version
+
+    code, out, err = run(capsys, "--version")
+    assert code == 0 and err == ""
+    assert out == f"pfactl {version('pfa-serving')}\n"
+
+
+def test_version_without_installed_metadata_falls_back_to_the_checkout(tmp_path):
+    from pfactl.version import package_version
+
+    assert package_version("pfa-serving-not-installed", pyproject=tmp_path / "none.toml") == "unknown"
+    declared = write(tmp_path / "pyproject.toml", '[project]\nname = "pfa-serving-not-installed"\nversion = "9.8"\n')
+    assert package_version("pfa-serving-not-installed", pyproject=declared) == "9.8"
+    assert package_version("other-name-not-installed", pyproject=declared) == "unknown"
+    assert package_version("pfa-serving-not-installed", pyproject=write(tmp_path / "bad.toml", "[x")) == "unknown"
+
+
 # ----- score -------------------------------------------------------------------------------------
 
 
