@@ -13,7 +13,8 @@ from chalicelib.errors import InvalidModelName
 from chalicelib.model_names import check_model_name, model_key
 
 from .errors import PfactlError
-from .inspect import NotServable, as_json_document, load_model, read_file
+from .input_files import read_document
+from .inspect import NotServable, as_json_document, load_model
 from .model_bucket import ModelBucket, Version
 from .s3_target import S3Target, resolve_target
 
@@ -22,7 +23,7 @@ def run_upload(args: argparse.Namespace) -> int:
     name = _name(args.name)
     target = _target(args)
     path = Path(args.model)
-    document = as_json_document(path, read_file(path))
+    document = as_json_document(path, read_document(path))
     # Exactly what the service will do with the stored object: a JSON document under a .pfa key.
     load_model(path, data=document, key=model_key(target.prefix, name))
     bucket = _bucket(target)

@@ -259,3 +259,28 @@ def test_a_stale_local_file_is_not_used(capsys, s3, scratch_bucket, bare_env):
     assert "was left by a `make run` that no longer runs" in one_line(err) and "run `make run`" in err
     withdraw_local_s3(bare_env / LOCAL_S3_FILE)  # not this process's file: kept
     assert (bare_env / LOCAL_S3_FILE).exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty; expected the local S3 settings `make run` writes"),
+    ("{", "is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+    ('{"endpoint_url": "http://127.0.0.1:1"}', "lacks access_key_id, secret_access_key, region"),
+])
+def test_a_damaged_local_file_is_named_with_what_it_should_hold(capsys, bare_env, content, message):
+    (bare_env / LOCAL_S3_FILE).parent.mkdir(parents=True)
+    (bare_env / LOCAL_S3_FILE).write_text(content)
+    code, _, err = run(capsys, "list")
+    assert code == 1
+    line = one_line(err)
+    assert line.startswith(f"pfactl: {bare_env / LOCAL_S3_FILE} {message}") and "Error" not in line
+    assert line.endswith("restart `make run` or delete the file")
+
+
+def test_rollback_refuses_an_empty_version_in_the_bucket(capsys, s3_client, scratch_bucket, tmp_path):
+    upload(capsys, scratch_bucket, toy(tmp_path, 1))
+    empty = s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa", Body=b"")["VersionId"]
+    upload(capsys, scratch_bucket, toy(tmp_path, 2))
+    code, _, err = run(capsys, "rollback", "toy", "--to", empty, "--bucket", scratch_bucket)
+    assert code == 1
+    assert one_line(err) == (f"pfactl: not rolled back: version {empty} of toy would not serve: it is empty; "
+                             f"expected a PFA document (JSON, or YAML when named *.yaml or *.yml)")

@@ -344,7 +344,8 @@ def test_export_failures_are_one_line(capsys, tmp_path):
     assert code == 1 and "cannot read" in one_line(err)
     write(tmp_path / "garbage.joblib", "not a pickle")
     code, _, err = run(capsys, "export", tmp_path / "garbage.joblib", "-o", tmp_path / "m.pfa")
-    assert code == 1 and "cannot load" in one_line(err)
+    assert code == 1 and one_line(err) == (f"pfactl: {tmp_path / 'garbage.joblib'} is not a joblib file (it looks "
+                                           f"like text); expected a model saved with joblib.dump")
     import joblib
     joblib.dump({"not": "an estimator"}, tmp_path / "dict.joblib")
     code, _, err = run(capsys, "export", tmp_path / "dict.joblib", "-o", tmp_path / "m.pfa")
@@ -380,6 +381,92 @@ def test_the_top_level_help_does_not_load_scikit_learn():
               "sys.exit(3 if 'sklearn' in sys.modules else code)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0 and "export" in done.stdout
+
+
+# ----- empty and foreign files, for every command that reads one ---------------------------------
+
+PFA_EXPECTED = "expected a PFA document (JSON, or YAML when named *.yaml or *.yml)"
+JOBLIB_EXPECTED = "expected a model saved with joblib.dump"
+
+
+@pytest.mark.parametrize("content", ["", "  \n\n"])
+@pytest.mark.parametrize("command, name", [
+    (["validate"], "empty.pfa"), (["validate"], "empty.yaml"),
+    (["score", "{model}", "--input", str(DATA / "sonar.csv")], "empty.pfa"),
+    (["upload", "{model}", "--name", "toy", "--bucket", "never-reached"], "empty.pfa"),
+    (["upload", "{model}", "--name", "toy", "--bucket", "never-reached"], "empty.yml"),
+])
+def test_an_empty_model_document_is_named_with_what_was_expected(capsys, tmp_path, content, command, name):
+    model = write(tmp_path / name, content)
+    args = [arg.format(model=model) for arg in command] + ([] if "{model}" in command else [str(model)])
+    code, out, err = run(capsys, *args)
+    assert code == 1 and out == ""
+    assert one_line(err) == f"pfactl: {model} is empty; {PFA_EXPECTED}"
+
+
+@pytest.mark.parametrize("fmt, content, expected", [
+    ("csv", "", "expected CSV with a header line naming the columns"),
+    ("csv", "\n\n", "expected CSV with a header line naming the columns"),
+    ("jsonl", "", "expected one JSON record a line"),
+    ("jsonl", "\n  \n", "expected one JSON record a line"),
+])
+def test_empty_data_to_score_is_named_and_leaves_no_output(capsys, tmp_path, fmt, content, expected):
+    data = write(tmp_path / f"rows.{fmt}", content)
+    code, out, err = run(capsys, "score", TOY, "--input", data, "-o", tmp_path / "out.jsonl")
+    assert code == 1 and out == ""
+    assert one_line(err) == f"pfactl: {data} is empty; {expected}"
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_empty_data_on_stdin_is_named_stdin():
+    done = subprocess.run([str(PFACTL), "score", str(TOY), "--input", "-", "--format", "csv"], input="",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert one_line(done.stderr) == "pfactl: stdin is empty; expected CSV with a header line naming the columns"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", f"is empty; {JOBLIB_EXPECTED}"),
+    (b"\n", f"is empty; {JOBLIB_EXPECTED}"),
+    (b"{123: 4}", f"is not a joblib file (it looks like JSON; export reads the fitted scikit-learn model, not a PFA "
+                  f"document); {JOBLIB_EXPECTED}"),
+    (b"\x00\x01binary", f"is not a joblib file; {JOBLIB_EXPECTED}"),
+    (b"\x80\x04\x95\x10\x00", f"is damaged or cut short: it starts as a joblib file but does not load; "
+                              f"{JOBLIB_EXPECTED}"),
+])
+def test_export_names_an_empty_or_foreign_joblib_file(capsys, tmp_path, content, message):
+    exporter_or_skip()
+    source = tmp_path / "model.joblib"
+    source.write_bytes(content)
+    code, out, err = run(capsys, "export", source, "-o", tmp_path / "m.pfa")
+    assert code == 1 and out == ""
+    assert one_line(err) == f"pfactl: {source} {message}"
+
+
+def test_export_of_a_pfa_document_says_it_reads_the_scikit_learn_model(capsys, tmp_path):
+    exporter_or_skip()
+    code, _, err = run(capsys, "export", SONAR, "-o", tmp_path / "m.pfa")
+    assert code == 1 and one_line(err).startswith(f"pfactl: {SONAR} is not a joblib file (it looks like JSON")
+
+
+def test_export_turns_load_warnings_into_one_line_each(capsys, tmp_path):
+    exporter_or_skip()
+    import joblib
+    import sklearn
+    from sklearn.naive_bayes import GaussianNB
+
+    x, y = iris()
+    joblib.dump(GaussianNB().fit(x, y), tmp_path / "nb.joblib")
+    # The same model, as if saved by another scikit-learn of the same version length.
+    other = "9" * len(sklearn.__version__)
+    data = (tmp_path / "nb.joblib").read_bytes()
+    assert data.count(sklearn.__version__.encode()) == 1
+    (tmp_path / "old.joblib").write_bytes(data.replace(sklearn.__version__.encode(), other.encode()))
+    code, out, err = run(capsys, "export", tmp_path / "old.joblib", "-o", tmp_path / "nb.pfa")
+    assert code == 0 and out.startswith("wrote ")
+    line = one_line(err)
+    assert line.startswith(f"pfactl: warning: {tmp_path / 'old.joblib'}: ") and other in line
+    assert "Warning" not in line and "Traceback" not in line
 
 
 # ----- the installed script ----------------------------------------------------------------------
