@@ -54,8 +54,11 @@ def _score_to_file(served: Any, source: IO[bytes], args: argparse.Namespace, fmt
 
 
 def _score_into(served: Any, source: IO[bytes], args: argparse.Namespace, fmt: str, output: TextIO) -> Summary:
-    return score_stream(served, source, fmt, output, stderr=sys.stderr, progress=sys.stderr.isatty(),
-                        force_progress=args.progress, name=display_name(args.input))
+    # A bar redrawn between result lines on the same terminal would garble both: only --progress asks for that.
+    results_on_terminal = output is sys.stdout and sys.stdout.isatty()
+    return score_stream(served, source, fmt, output, stderr=sys.stderr,
+                        progress=sys.stderr.isatty() and not results_on_terminal, force_progress=args.progress,
+                        name=display_name(args.input))
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -70,12 +70,12 @@ def score_stream(served: ServedModel, source: IO[bytes], fmt: str, output: TextI
     info = os.fstat(source.fileno())
     total = info.st_size if stat.S_ISREG(info.st_mode) else None
     lines = _Lines(source)
+    bar = Progress(stderr, total, enabled=progress, forced=force_progress)
 
     def warn(message: str) -> None:
-        stderr.write(f"pfactl: warning: {message}\n")
+        bar.write(f"pfactl: warning: {message}")
 
     records = _csv_records(lines, served, warn, name) if fmt == "csv" else _jsonl_records(lines, name)
-    bar = Progress(stderr, total, enabled=progress, forced=force_progress)
     return _score(served, records, output.write, lambda rows, errors: bar.update(lines.bytes_read, rows, errors),
                   lambda rows, errors: bar.finish(lines.bytes_read, rows, errors))
 

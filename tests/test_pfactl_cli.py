@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import csv
+import fcntl
+import io
 import json
 import os
+import pty
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -241,7 +248,100 @@ def test_score_with_progress_forced(capsys, tmp_path):
     code, _, err = run(capsys, "score", SONAR, "--input", DATA / "sonar.csv", "-o", tmp_path / "o.jsonl",
                        "--progress")
     assert code == 0
-    assert "100%  208 rows, 0 errors" in err and err.strip().splitlines()[-1].startswith("scored 208 rows")
+    drawn = err.replace("\r", "\n").splitlines()
+    final = [line for line in drawn if line.startswith("100%|")]
+    assert final and final[-1].endswith(", 208 rows, 0 errors]")  # the last state stays
+    assert err.endswith("\n") and drawn[-1].startswith("scored 208 rows")
+    # A warning is a line of its own, not mixed into the bar.
+    assert "pfactl: warning: ignoring CSV column(s) not in the model's input: Class" in drawn
+
+
+def test_a_forced_progress_bar_never_reaches_the_results(capsys):
+    plain = run(capsys, "score", SONAR, "--input", DATA / "sonar.csv")
+    forced = run(capsys, "score", SONAR, "--input", DATA / "sonar.csv", "--progress")
+    assert plain[0] == forced[0] == 0 and forced[1] == plain[1]
+    assert "rows, 0 errors]" in forced[2] and "rows, 0 errors]" not in plain[2]
+
+
+def test_progress_writes_nothing_when_off_or_for_a_short_run():
+    from pfactl.progress import Progress
+
+    for enabled in (False, True):  # True: on a terminal, where a run under half a second shows no bar
+        stream = io.StringIO()
+        bar = Progress(stream, 1000, enabled=enabled)
+        for row in range(1, 11):
+            bar.update(row * 100, row, 0)
+        bar.finish(1000, 10, 0)
+        assert stream.getvalue() == ""
+
+
+class Terminal:
+    """A pseudo-terminal: what a process writes to ``slave`` is read back from ``master``. One opened
+    without a size reports 0 columns, as under `script` or some CI runners."""
+
+    def __init__(self, columns: int = 0) -> None:
+        self.master, self.slave = pty.openpty()
+        if columns:
+            fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        self.text = ""
+
+    def read(self, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and select.select([self.master], [], [], left)[0]:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # the process closed its end
+                break
+            if not chunk:
+                break
+            self.text += chunk.decode("utf-8", "replace")
+        return self.text
+
+
+def score_slowly(stdout: object, stderr: Terminal, shown: Terminal, wait_for: str) -> tuple[int, str]:
+    """Run `pfactl score` on stdin fed a row every 0.1 s until ``wait_for`` shows on ``shown``, then for
+    one more second (twice the bar's delay); returns the exit status and the results, if piped."""
+    process = subprocess.Popen([str(PFACTL), "score", str(TOY), "--input", "-"], stdin=subprocess.PIPE,
+                               stdout=stdout, stderr=stderr.slave)
+    os.close(stderr.slave)
+    if shown is not stderr:
+        os.close(shown.slave)
+    try:
+        deadline, seen_at = time.monotonic() + 60, None
+        while seen_at is None or time.monotonic() < seen_at + 1:
+            assert time.monotonic() < deadline, stderr.text
+            process.stdin.write(b"1\n")
+            process.stdin.flush()
+            if seen_at is None and wait_for in shown.read(0.1):
+                seen_at = time.monotonic()
+            elif seen_at is not None:
+                time.sleep(0.1)
+        process.stdin.close()
+        results = process.stdout.read().decode() if process.stdout else ""
+        return process.wait(timeout=60), results
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.parametrize("columns", [0, 100])
+def test_on_a_terminal_the_bar_shows_after_a_while_on_stderr_only_and_is_erased(columns):
+    stderr = Terminal(columns)
+    code, results = score_slowly(subprocess.PIPE, stderr, stderr, wait_for=" rows, 0 errors]")
+    assert code == 0
+    rows = results.splitlines()
+    assert rows and set(rows) == {'{"prediction":101.0}'}  # the results carry no trace of the bar
+    last_line = stderr.read(5).replace("\r\n", "\n").rstrip("\n").split("\n")[-1]
+    *bar, erased, summary = last_line.split("\r")
+    assert bar and erased.strip() == "" and summary.startswith(f"scored {len(rows)} rows")
+
+
+def test_no_bar_when_the_results_go_to_the_same_terminal():
+    results, stderr = Terminal(), Terminal()
+    code, _ = score_slowly(results.slave, stderr, results, wait_for='{"prediction":101.0}')
+    assert code == 0
+    assert results.read(5).count('{"prediction":101.0}') >= 10
+    assert stderr.read(5).strip().startswith("scored ") and "errors]" not in stderr.text
 
 
 def test_score_refuses_a_broken_model_and_unknown_formats(capsys, tmp_path):
