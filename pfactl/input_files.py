@@ -1,9 +1,9 @@
-"""The files pfactl is given, read in one place and refused in the user's terms.
+"""The files named on pfactl's command line, read in one place and refused in the user's terms.
 
-Every command reads its files through here: PFA documents (validate, score, upload, export's output
-check), joblib files (export) and data to score (score). A file that is missing, unreadable, empty, or
-not of the kind expected is a one-line :class:`PfactlError` naming the file and what was expected,
-never the parser's exception.
+Every command reads them through here: PFA documents (validate, score, upload), joblib files (export)
+and data to score (score). A file that is missing, unreadable, empty, or not of the kind expected is a
+one-line :class:`PfactlError` naming the file and what was expected, never the parser's exception.
+(``.local/s3.json``, which pfactl finds rather than is given, is read by :mod:`pfactl.s3_target`.)
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ def _exporter() -> _Exporter:
         builder = importlib.import_module("pfactl.export.builder")
         return _Exporter(package.to_pfa, builder.ExportError)
     except (ImportError, AttributeError) as error:
-        raise PfactlError(f"the scikit-learn exporter is not available ({type(error).__name__}: {error})") from None
+        raise PfactlError(f"the scikit-learn exporter is not available: {error}; run `make venv`") from None
 
 
 def _warn(message: str) -> None:
