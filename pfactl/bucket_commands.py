@@ -13,7 +13,8 @@ from chalicelib.errors import InvalidModelName
 from chalicelib.model_names import check_model_name, model_key
 
 from .errors import PfactlError
-from .inspect import NotServable, as_json_document, load_model, read_file
+from .input_files import read_document
+from .inspect import NotServable, as_json_document, load_model
 from .model_bucket import ModelBucket, Version
 from .s3_target import S3Target, resolve_target
 
@@ -22,7 +23,7 @@ def run_upload(args: argparse.Namespace) -> int:
     name = _name(args.name)
     target = _target(args)
     path = Path(args.model)
-    document = as_json_document(path, read_file(path))
+    document = as_json_document(path, read_document(path))
     # Exactly what the service will do with the stored object: a JSON document under a .pfa key.
     load_model(path, data=document, key=model_key(target.prefix, name))
     bucket = _bucket(target)
@@ -46,10 +47,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_versions(args: argparse.Namespace) -> int:
     name = _name(args.name)
-    history = _bucket(_target(args)).versions(name)
-    rows = [[version.version_id, _when(version.last_modified),
+    bucket = _bucket(_target(args))
+    history = bucket.versions(name)
+    rows = [[_when(version.last_modified), version.version_id,
              "-" if version.size is None else str(version.size), _note(version)] for version in history]
-    print("\n".join(_table(["VERSION", "LAST MODIFIED", "SIZE", ""], rows)))
+    print(f"{_count(len(history), 'version')} of {name} ({bucket.location(name)}), newest first:")
+    print("\n".join(_table(["LAST MODIFIED", "VERSION", "SIZE", ""], rows)))
     return 0
 
 
@@ -72,7 +75,7 @@ def run_rollback(args: argparse.Namespace) -> int:
         return 0
     previous = done.previous.version_id + (" (a delete marker)" if done.previous.is_delete_marker else "")
     print(f"rolled back {name}: latest was {previous}, now {done.new_version_id} "
-          f"(a copy of version {done.restored.version_id})")
+          f"(a copy of version {done.restored.version_id}, of {_when(done.restored.last_modified)})")
     return 0
 
 
@@ -112,6 +115,10 @@ def _bucket(target: S3Target) -> ModelBucket:
 
 def _when(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 def _note(version: Version) -> str:

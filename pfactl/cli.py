@@ -6,11 +6,12 @@ import argparse
 import os
 import sys
 import traceback
-from typing import List, NoReturn, Optional
+from typing import Any, Callable, List, NoReturn, Optional
 
 from . import bucket_commands, local_commands
 from .errors import PfactlError
 from .scoring import FORMATS
+from .version import package_version
 
 DEBUG_ENV = "PFACTL_DEBUG"  # set to 1 for a traceback on unexpected errors
 
@@ -20,7 +21,20 @@ _S3_HELP = ("S3: bucket from --bucket or MODEL_BUCKET, prefix from MODELS_PREFIX
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line on stderr, exit code 2."""
+    """Usage errors as one line on stderr, exit code 2.
+
+    ``epilog_from`` computes the epilog only when the help is shown, so that building the parser (every
+    command) does not import what only one command's help describes.
+    """
+
+    def __init__(self, *args: Any, epilog_from: Optional[Callable[[], str]] = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._epilog_from = epilog_from
+
+    def format_help(self) -> str:
+        if self._epilog_from is not None:
+            self.epilog, self._epilog_from = self._epilog_from(), None
+        return super().format_help()
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -29,12 +43,14 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pfactl", description="Export, check, score locally and publish PFA models.",
                      epilog=_S3_HELP)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
     export = commands.add_parser("export", help="turn a fitted scikit-learn model (joblib file) into PFA",
                                  description="Load a fitted scikit-learn estimator with joblib (only load files "
-                                             "you trust: joblib runs pickled code) and write it as PFA.")
+                                             "you trust: joblib runs pickled code) and write it as PFA.",
+                                 epilog_from=_export_epilog)
     export.add_argument("estimator", metavar="MODEL.joblib")
     export.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="the PFA document to write (JSON; *.yaml with --yaml)")
@@ -94,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     _bucket_option(delete, run=bucket_commands.run_delete)
     return parser
+
+
+def _export_epilog() -> str:
+    """What `pfactl export` supports, from the exporter's own registry."""
+    try:
+        from .export import supported_estimators, supported_steps
+    except ImportError as error:
+        return f"The scikit-learn exporter is not available here: {error}."
+    return (f"Supported estimators: {', '.join(supported_estimators())}. Preprocessing steps, in a Pipeline "
+            f"in front of one: {', '.join(supported_steps())}.")
 
 
 def _positive_int(text: str) -> int:

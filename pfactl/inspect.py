@@ -19,6 +19,7 @@ from chalicelib.served_model import ServedModel, compile_served
 from chalicelib.settings import Settings
 
 from .errors import PfactlError
+from .input_files import PFA_DOCUMENT, read_document
 
 # What the service loads at most, unless a stage sets MAX_MODEL_BYTES (none does).
 MAX_MODEL_BYTES = Settings(model_bucket="-", model_key="-").max_model_bytes
@@ -46,8 +47,8 @@ _FORM_NAMES = ["let", "set", "for", "foreach", "forkey", "if", "cond", "while", 
 class NotServable(PfactlError):
     """The document would not serve; ``reason`` is the service's one-line reason."""
 
-    def __init__(self, what: object, reason: str) -> None:
-        super().__init__(f"{what} would not serve: {reason}")
+    def __init__(self, what: object, reason: str, message: Optional[str] = None) -> None:
+        super().__init__(message or f"{what} would not serve: {reason}")
         self.reason = reason
 
 
@@ -66,13 +67,6 @@ class FunctionsUsed:
     forms: Set[str] = field(default_factory=set)
 
 
-def read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise PfactlError(f"cannot read {path}: {error.strerror or error}") from None
-
-
 def load_model(path: Path, timeout_ms: Optional[int] = None, data: Optional[bytes] = None,
                key: Optional[str] = None) -> LoadedFile:
     """Compile ``path`` (or ``data`` as if stored at ``key``) as the service would.
@@ -80,7 +74,10 @@ def load_model(path: Path, timeout_ms: Optional[int] = None, data: Optional[byte
     Raises :class:`NotServable` with the service's reason if it would not serve.
     """
     if data is None:
-        data = read_file(path)
+        data = read_document(path)
+    if not data.strip():  # from S3 or an exporter; the parser's "Expecting value" says nothing useful
+        raise NotServable(path, f"it is empty; expected {PFA_DOCUMENT}",
+                          message=f"{path} is empty; expected {PFA_DOCUMENT}")
     if len(data) > MAX_MODEL_BYTES:
         raise NotServable(path, f"it is {len(data)} bytes, over the service's MAX_MODEL_BYTES ({MAX_MODEL_BYTES})")
     started = time.perf_counter()

@@ -13,8 +13,9 @@ from typing import IO, Any, TextIO
 from chalicelib.avro_schema import describe
 
 from .errors import PfactlError
+from .input_files import display_name, load_joblib, open_data
 from .inspect import DEFAULT_TIMEOUT_MS, load_model, report
-from .scoring import Summary, input_format, open_input, score_stream
+from .scoring import Summary, input_format, score_stream
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -28,7 +29,7 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_score(args: argparse.Namespace) -> int:
     fmt = input_format(args.input, args.format)
     served = load_model(Path(args.model), timeout_ms=args.timeout_ms or DEFAULT_TIMEOUT_MS).served
-    with open_input(args.input) as source:
+    with open_data(args.input, fmt) as source:
         if args.output in (None, "-"):
             summary = _score_into(served, source, args, fmt, sys.stdout)
             sys.stdout.flush()
@@ -53,8 +54,11 @@ def _score_to_file(served: Any, source: IO[bytes], args: argparse.Namespace, fmt
 
 
 def _score_into(served: Any, source: IO[bytes], args: argparse.Namespace, fmt: str, output: TextIO) -> Summary:
-    return score_stream(served, source, fmt, output, stderr=sys.stderr, progress=sys.stderr.isatty(),
-                        force_progress=args.progress)
+    # A bar redrawn between result lines on the same terminal would garble both: only --progress asks for that.
+    results_on_terminal = output is sys.stdout and sys.stdout.isatty()
+    return score_stream(served, source, fmt, output, stderr=sys.stderr,
+                        progress=sys.stderr.isatty() and not results_on_terminal, force_progress=args.progress,
+                        name=display_name(args.input))
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -65,7 +69,7 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.yaml and output.name.lower().endswith(YAML_SUFFIXES):
         raise PfactlError(f"{output} would be read as YAML by the service: pass --yaml, or name it *.pfa or *.json")
     exporter = _exporter()
-    estimator = _load_estimator(Path(args.estimator))
+    estimator = load_joblib(Path(args.estimator), _warn)
     features = [name.strip() for name in args.features.split(",")] if args.features else None
     if features is not None and (not all(features) or len(set(features)) != len(features)):
         raise PfactlError(f"--features must be distinct, non-empty names separated by commas, got {args.features!r}")
@@ -96,18 +100,11 @@ def _exporter() -> _Exporter:
         builder = importlib.import_module("pfactl.export.builder")
         return _Exporter(package.to_pfa, builder.ExportError)
     except (ImportError, AttributeError) as error:
-        raise PfactlError(f"the scikit-learn exporter is not available ({type(error).__name__}: {error})") from None
+        raise PfactlError(f"the scikit-learn exporter is not available: {error}; run `make venv`") from None
 
 
-def _load_estimator(path: Path) -> Any:
-    if not path.is_file():
-        raise PfactlError(f"cannot read {path}: no such file")
-    import joblib
-
-    try:
-        return joblib.load(path)
-    except Exception as error:  # unpickling can fail in many ways; all mean the same to the user
-        raise PfactlError(f"cannot load {path} with joblib: {type(error).__name__}: {error}") from None
+def _warn(message: str) -> None:
+    print(f"pfactl: warning: {message}", file=sys.stderr)
 
 
 def _serialise(document: Any, as_yaml: bool) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
@@ -114,7 +114,7 @@ class ModelBucket:
                                            bool(entry.get("IsLatest"))))
         if not versions and not markers:
             raise PfactlError(f"no model named {name!r} in s3://{self.bucket}/{self.prefix}")
-        return _newest_first(versions, markers)
+        return newest_first([*versions, *markers])
 
     def fetch(self, name: str, version_id: str) -> bytes:
         with self._errors(f"read version {version_id} of {name} from"):
@@ -196,22 +196,11 @@ class ModelBucket:
             raise PfactlError(f"cannot {action} {where}: {type(error).__name__}: {error}") from None
 
 
-def _newest_first(versions: List[Version], markers: List[Version]) -> List[Version]:
-    """Merge versions and delete markers (each already newest first, as S3 lists them) into one history.
+def newest_first(history: Iterable[Version]) -> List[Version]:
+    """``history`` by LastModified, newest first, whatever order the server listed it in.
 
-    S3 times can tie (SeaweedFS lists whole seconds), so each list keeps its own order and the latest
-    entry always comes first.
+    Version ids say nothing about age (SeaweedFS's decrease over time, AWS's are random). Times can tie
+    (SeaweedFS lists whole seconds): then the latest comes first, and the others keep the server's order
+    (S3 lists a key's versions newest first).
     """
-    merged: List[Version] = []
-    i = j = 0
-    while i < len(versions) or j < len(markers):
-        take_version = j >= len(markers) or (
-            i < len(versions) and not markers[j].is_latest
-            and (versions[i].is_latest or versions[i].last_modified >= markers[j].last_modified))
-        if take_version:
-            merged.append(versions[i])
-            i += 1
-        else:
-            merged.append(markers[j])
-            j += 1
-    return merged
+    return sorted(history, key=lambda version: (version.last_modified, version.is_latest), reverse=True)

@@ -1,61 +1,64 @@
-"""A small progress bar on stderr, redrawn in place at most ten times a second.
+"""pfactl's progress bar: tqdm on stderr, measuring the input in bytes read, with the rows and errors so far.
 
-On a terminal it appears once a run has taken half a second (short files never show it) and is erased
-at the end; when forced (``--progress``) it is drawn from the start and its last state stays.
+On a terminal it appears once a run has taken half a second (short files never show it) and is erased at
+the end; when forced (``--progress``) it is drawn from the start and its last state stays. It writes only
+to the stream it is given, never to the results.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Callable, Optional, TextIO
+import os
+from typing import Optional, TextIO, Tuple
 
-_WIDTH = 30
-_INTERVAL = 0.1
-_DELAY = 0.5
+from tqdm import tqdm
+
+DELAY_SECONDS = 0.5  # a run shorter than this never shows a bar on a terminal
+INTERVAL_SECONDS = 0.1  # redraw at most ten times a second
+UNSIZED = (80, 24)  # columns, lines for a terminal that reports no size, where tqdm would draw nothing
 
 
 class Progress:
-    def __init__(self, stream: TextIO, total_bytes: Optional[int], *, enabled: bool, forced: bool = False,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    """A bar for one scoring run over ``total_bytes`` of input (None: unknown, such as a pipe).
+
+    ``enabled``: show it, after :data:`DELAY_SECONDS` (stderr is a terminal); ``forced``: show it from the
+    start and keep its final state. Neither: it writes nothing.
+    """
+
+    def __init__(self, stream: TextIO, total_bytes: Optional[int], *, enabled: bool, forced: bool = False) -> None:
         self._stream = stream
-        self._total = total_bytes if total_bytes else None
-        self._enabled = enabled or forced
-        self._forced = forced
-        self._clock = clock
-        self._started = clock()
-        self._next_draw = self._started if forced else self._started + _DELAY
-        self._drawn = False
-        self._width = 0
+        columns, lines = _fixed_size(stream)
+        self._bar = tqdm(total=total_bytes or None, file=stream, disable=not (enabled or forced),
+                         delay=0 if forced else DELAY_SECONDS, leave=forced, mininterval=INTERVAL_SECONDS,
+                         unit="B", unit_scale=True, ncols=columns, nrows=lines, dynamic_ncols=columns is None)
 
     def update(self, done_bytes: int, rows: int, errors: int) -> None:
-        if not self._enabled:
+        if self._bar.disable:
             return
-        now = self._clock()
-        if now < self._next_draw:
-            return
-        self._next_draw = now + _INTERVAL
-        self._draw(done_bytes, rows, errors, now)
+        self._bar.set_postfix_str(_counts(rows, errors), refresh=False)
+        self._bar.update(done_bytes - self._bar.n)
+
+    def write(self, line: str) -> None:
+        """Write ``line`` to the stream on a line of its own, above the bar if one is shown."""
+        self._bar.write(line, file=self._stream)
 
     def finish(self, done_bytes: int, rows: int, errors: int) -> None:
         """Draw the final state (forced) or erase the bar (terminal), so the summary starts a clean line."""
-        if self._forced:
-            self._draw(done_bytes, rows, errors, self._clock())
-            self._stream.write("\n")
-        elif self._drawn:
-            self._stream.write("\r" + " " * self._width + "\r")
-        self._stream.flush()
+        if not self._bar.disable:
+            self._bar.set_postfix_str(_counts(rows, errors), refresh=False)
+            self._bar.update(done_bytes - self._bar.n)
+        self._bar.close()
 
-    def _draw(self, done_bytes: int, rows: int, errors: int, now: float) -> None:
-        elapsed = int(now - self._started)
-        clock = f"{elapsed // 60}:{elapsed % 60:02d}"
-        counts = f"{rows:,} rows, {errors:,} errors, {clock}"
-        if self._total:
-            fraction = min(1.0, done_bytes / self._total)
-            filled = int(fraction * _WIDTH)
-            line = f"[{'#' * filled}{'-' * (_WIDTH - filled)}] {fraction:4.0%}  {counts}"
-        else:
-            line = f"{done_bytes / 1e6:,.1f} MB  {counts}"
-        self._stream.write("\r" + line.ljust(self._width))
-        self._stream.flush()
-        self._width = max(self._width, len(line))
-        self._drawn = True
+
+def _fixed_size(stream: TextIO) -> Tuple[Optional[int], Optional[int]]:
+    """(None, None): tqdm follows the terminal's size (or, not a terminal, draws at full length). A terminal
+    that reports 0 columns (a pseudo-terminal nobody sized, as under `script` or some CI runners) gets
+    :data:`UNSIZED`."""
+    try:
+        unsized = os.get_terminal_size(stream.fileno()).columns <= 0
+    except (OSError, ValueError):  # not a terminal, or no file descriptor at all
+        unsized = False
+    return UNSIZED if unsized else (None, None)
+
+
+def _counts(rows: int, errors: int) -> str:
+    return f"{rows:,} rows, {errors:,} errors"

@@ -57,14 +57,25 @@ class LocalS3File:
 
     @classmethod
     def read(cls, path: Path) -> LocalS3File:
+        fix = "restart `make run` or delete the file"
         try:
-            data = json.loads(path.read_text())
-            return cls(endpoint_url=str(data["endpoint_url"]), access_key_id=str(data["access_key_id"]),
-                       secret_access_key=str(data["secret_access_key"]), region=str(data["region"]),
-                       bucket=data.get("bucket") or None, pid=data.get("pid"))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise PfactlError(f"{path} is unreadable or malformed ({type(error).__name__}: {error}); "
-                              f"restart `make run` or delete the file") from None
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise PfactlError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}; {fix}") from None
+        if not text.strip():
+            raise PfactlError(f"{path} is empty; expected the local S3 settings `make run` writes; {fix}")
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise PfactlError(f"{path} is not valid JSON ({error}); {fix}") from None
+        fields = ("endpoint_url", "access_key_id", "secret_access_key", "region")
+        missing = [name for name in fields if not isinstance(data, dict) or name not in data]
+        if missing:
+            raise PfactlError(f"{path} lacks {', '.join(missing)}; expected the local S3 settings `make run` "
+                              f"writes; {fix}")
+        return cls(endpoint_url=str(data["endpoint_url"]), access_key_id=str(data["access_key_id"]),
+                   secret_access_key=str(data["secret_access_key"]), region=str(data["region"]),
+                   bucket=data.get("bucket") or None, pid=data.get("pid") if isinstance(data.get("pid"), int) else None)
 
     def owner_is_running(self) -> bool:
         """False when the file names a process that no longer exists (a `make run` that was killed)."""

@@ -23,6 +23,7 @@ from chalicelib.settings import Settings
 
 from .csv_rows import row_converter
 from .errors import PfactlError
+from .input_files import DATA, empty
 from .progress import Progress
 
 FORMATS = ("csv", "jsonl")
@@ -62,26 +63,19 @@ def input_format(path: str, given: Optional[str]) -> str:
     return found
 
 
-def open_input(path: str) -> IO[bytes]:
-    """``path`` opened for reading in binary (``-``: stdin); PfactlError if it cannot be."""
-    try:
-        return open(path, "rb") if path != "-" else os.fdopen(os.dup(0), "rb")
-    except OSError as error:
-        raise PfactlError(f"cannot read {path}: {error.strerror or error}") from None
-
-
 def score_stream(served: ServedModel, source: IO[bytes], fmt: str, output: TextIO, *, stderr: TextIO,
-                 progress: bool = False, force_progress: bool = False) -> Summary:
-    """Score every row of ``source`` into ``output``; warnings and progress go to ``stderr``."""
+                 progress: bool = False, force_progress: bool = False, name: str = "the input") -> Summary:
+    """Score every row of ``source`` (called ``name`` in messages) into ``output``; warnings and progress go
+    to ``stderr``. A source with no rows at all (nothing but blank lines) is refused with PfactlError."""
     info = os.fstat(source.fileno())
     total = info.st_size if stat.S_ISREG(info.st_mode) else None
     lines = _Lines(source)
+    bar = Progress(stderr, total, enabled=progress, forced=force_progress)
 
     def warn(message: str) -> None:
-        stderr.write(f"pfactl: warning: {message}\n")
+        bar.write(f"pfactl: warning: {message}")
 
-    records = _csv_records(lines, served, warn) if fmt == "csv" else _jsonl_records(lines)
-    bar = Progress(stderr, total, enabled=progress, forced=force_progress)
+    records = _csv_records(lines, served, warn, name) if fmt == "csv" else _jsonl_records(lines, name)
     return _score(served, records, output.write, lambda rows, errors: bar.update(lines.bytes_read, rows, errors),
                   lambda rows, errors: bar.finish(lines.bytes_read, rows, errors))
 
@@ -144,14 +138,18 @@ class _Lines:
         return bad
 
 
-def _jsonl_records(lines: _Lines) -> Iterator[Any]:
+def _jsonl_records(lines: _Lines, name: str) -> Iterator[Any]:
+    rows = 0
     for line in lines.raw():
         if not line.strip():
             continue
+        rows += 1
         try:
             yield read_json(line, MAX_RECORD_BYTES, "one JSON record")
         except ServiceError as error:
             yield type(error)(error.message.replace("request body", "line", 1), field=error.field)
+    if not rows:
+        raise empty(name, DATA["jsonl"])
 
 
 def _renamed_features(metadata: Dict[str, str]) -> Dict[str, str]:
@@ -165,16 +163,16 @@ def _renamed_features(metadata: Dict[str, str]) -> Dict[str, str]:
     return {str(column): field for column, field in renames.items() if isinstance(field, str)}
 
 
-def _csv_records(lines: _Lines, served: ServedModel, warn: Callable[[str], None]) -> Iterator[Any]:
+def _csv_records(lines: _Lines, served: ServedModel, warn: Callable[[str], None], name: str) -> Iterator[Any]:
     reader = csv.reader(lines.text())
     try:
         header = next((row for row in reader if row), None)
     except csv.Error as error:
-        raise PfactlError(f"cannot read the CSV header: {error}") from None
+        raise PfactlError(f"cannot read the CSV header of {name}: {error}") from None
     if header is None:
-        raise PfactlError("the CSV file is empty: it needs a header line naming the columns")
+        raise empty(name, DATA["csv"])
     if lines.take_bad_utf8():
-        raise PfactlError("the CSV header is not UTF-8 text")
+        raise PfactlError(f"the CSV header of {name} is not UTF-8 text; expected {DATA['csv']}")
     converter = row_converter(header, served.model.input_schema, served.input_keys, warn,
                               _renamed_features(served.model.metadata))
     while True:

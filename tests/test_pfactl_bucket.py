@@ -4,15 +4,18 @@ pfactl finds the local S3 of `make run` through .local/s3.json."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from devtools.run_local import publish_local_s3, withdraw_local_s3
 from pfactl.cli import main
+from pfactl.model_bucket import ModelBucket
 from pfactl.s3_target import LOCAL_S3_FILE, resolve_target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +56,18 @@ def latest_document(s3_client, bucket: str, name: str = "toy") -> dict:
     return json.loads(s3_client.get_object(Bucket=bucket, Key=f"models/{name}.pfa")["Body"].read())
 
 
+VERSION_ROW = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC  (\S+) +(\S+) *(.*)")
+
+
+def versions_table(out: str) -> list[tuple[str, str, str, str]]:
+    """`pfactl versions` rows as (time, version id, size, note), below its title and header."""
+    title, header, *rows = out.splitlines()
+    assert title.endswith(", newest first:") and header.split()[:3] == ["LAST", "MODIFIED", "VERSION"]
+    return [VERSION_ROW.fullmatch(row).groups() for row in rows]
+
+
 def version_ids(out: str) -> list[str]:
-    return [line.split()[0] for line in out.splitlines()[1:]]
+    return [row[1] for row in versions_table(out)]
 
 
 def test_upload_list_versions(capsys, s3_client, scratch_bucket, tmp_path):
@@ -75,7 +88,43 @@ def test_upload_list_versions(capsys, s3_client, scratch_bucket, tmp_path):
     code, out, _ = run(capsys, "versions", "toy", "--bucket", scratch_bucket)
     assert code == 0
     assert version_ids(out) == [second, first]
-    assert out.splitlines()[1].endswith("latest") and not out.splitlines()[2].endswith("latest")
+    assert out.splitlines()[0] == f"2 versions of toy (s3://{scratch_bucket}/models/toy.pfa), newest first:"
+    assert [row[3] for row in versions_table(out)] == ["latest", ""]
+    times = [row[0] for row in versions_table(out)]
+    assert times == sorted(times, reverse=True)
+
+
+class ListedVersions:
+    """An S3 client that can only list object versions, in the pages and order given (a server may list
+    them in any order; version ids say nothing about age)."""
+
+    def __init__(self, pages: list[dict]) -> None:
+        self.pages = pages
+
+    def get_paginator(self, operation: str) -> "ListedVersions":
+        assert operation == "list_object_versions"
+        return self
+
+    def paginate(self, Bucket: str, Prefix: str) -> list[dict]:
+        return self.pages
+
+
+def test_versions_are_ordered_by_time_whatever_the_listing_order():
+    def at(second: int) -> datetime:
+        return datetime(2026, 1, 2, 3, 4, second, tzinfo=timezone.utc)
+
+    def entry(version: str, second: int, latest: bool = False) -> dict:
+        return {"Key": "models/toy.pfa", "VersionId": version, "LastModified": at(second), "IsLatest": latest,
+                "Size": 10}
+
+    pages = [{"Versions": [entry("a-oldest", 1), entry("b-newest-not-latest", 9)],
+              "DeleteMarkers": [{**entry("m-marker", 5), "Size": None}]},
+             {"Versions": [entry("c-middle", 3), entry("d-latest", 9, latest=True),
+                           {**entry("x-other-key", 20), "Key": "models/toy2.pfa"}]}]
+    history = ModelBucket(ListedVersions(pages), "bucket", "models/").versions("toy")
+    assert [version.version_id for version in history] == [
+        "d-latest", "b-newest-not-latest", "m-marker", "c-middle", "a-oldest"]
+    assert history[0].is_latest and history[2].is_delete_marker
 
 
 def test_upload_converts_yaml_to_json(capsys, s3_client, scratch_bucket, tmp_path):
@@ -111,12 +160,13 @@ def test_rollback_default_and_to_a_version(capsys, s3_client, scratch_bucket, tm
     code, out, err = run(capsys, "rollback", "toy", "--bucket", scratch_bucket)
     assert code == 0, err
     new = out.split("now ")[1].split()[0]
-    assert out.strip() == f"rolled back toy: latest was {v3}, now {new} (a copy of version {v2})"
+    assert re.fullmatch(f"rolled back toy: latest was {v3}, now {new} \\(a copy of version {v2}, of "
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)", out.strip())
     assert latest_document(s3_client, scratch_bucket)["action"] == [{"+": ["input", 2]}]
 
     code, out, err = run(capsys, "rollback", "toy", "--to", v1, "--bucket", scratch_bucket)
     assert code == 0, err
-    assert f"latest was {new}, now " in out and f"(a copy of version {v1})" in out
+    assert f"latest was {new}, now " in out and f"(a copy of version {v1}, of " in out
     assert latest_document(s3_client, scratch_bucket)["action"] == [{"+": ["input", 1]}]
 
     code, out, _ = run(capsys, "versions", "toy", "--bucket", scratch_bucket)
@@ -157,12 +207,12 @@ def test_delete_needs_confirmation_and_leaves_a_delete_marker(capsys, s3_client,
     assert out.startswith("deleted toy: added delete marker ") and "2 version(s) are kept" in out
     assert run(capsys, "list", "--bucket", scratch_bucket)[1].startswith("no models in s3://")
     code, out, _ = run(capsys, "versions", "toy", "--bucket", scratch_bucket)
-    assert out.splitlines()[1].endswith("delete marker, latest") and version_ids(out)[1] == version
+    assert versions_table(out)[0][2:] == ("-", "delete marker, latest") and version_ids(out)[1] == version
     code, _, err = run(capsys, "delete", "toy", "--yes", "--bucket", scratch_bucket)
     assert code == 1 and "already deleted" in one_line(err)
 
     code, out, _ = run(capsys, "rollback", "toy", "--bucket", scratch_bucket)
-    assert code == 0 and "(a delete marker)" in out and f"(a copy of version {version})" in out
+    assert code == 0 and "(a delete marker)" in out and f"(a copy of version {version}, of " in out
     assert latest_document(s3_client, scratch_bucket)["action"] == [{"+": ["input", 2]}]
     code, _, err = run(capsys, "delete", "nothing-here", "--yes", "--bucket", scratch_bucket)
     assert code == 1 and "no model named 'nothing-here'" in one_line(err)
@@ -259,3 +309,28 @@ def test_a_stale_local_file_is_not_used(capsys, s3, scratch_bucket, bare_env):
     assert "was left by a `make run` that no longer runs" in one_line(err) and "run `make run`" in err
     withdraw_local_s3(bare_env / LOCAL_S3_FILE)  # not this process's file: kept
     assert (bare_env / LOCAL_S3_FILE).exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty; expected the local S3 settings `make run` writes"),
+    ("{", "is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+    ('{"endpoint_url": "http://127.0.0.1:1"}', "lacks access_key_id, secret_access_key, region"),
+])
+def test_a_damaged_local_file_is_named_with_what_it_should_hold(capsys, bare_env, content, message):
+    (bare_env / LOCAL_S3_FILE).parent.mkdir(parents=True)
+    (bare_env / LOCAL_S3_FILE).write_text(content)
+    code, _, err = run(capsys, "list")
+    assert code == 1
+    line = one_line(err)
+    assert line.startswith(f"pfactl: {bare_env / LOCAL_S3_FILE} {message}") and "Error" not in line
+    assert line.endswith("restart `make run` or delete the file")
+
+
+def test_rollback_refuses_an_empty_version_in_the_bucket(capsys, s3_client, scratch_bucket, tmp_path):
+    upload(capsys, scratch_bucket, toy(tmp_path, 1))
+    empty = s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa", Body=b"")["VersionId"]
+    upload(capsys, scratch_bucket, toy(tmp_path, 2))
+    code, _, err = run(capsys, "rollback", "toy", "--to", empty, "--bucket", scratch_bucket)
+    assert code == 1
+    assert one_line(err) == (f"pfactl: not rolled back: version {empty} of toy would not serve: it is empty; "
+                             f"expected a PFA document (JSON, or YAML when named *.yaml or *.yml)")

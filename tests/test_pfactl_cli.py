@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import csv
+import fcntl
+import io
 import json
 import os
+import pty
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -110,6 +117,24 @@ def test_missing_file_and_usage_errors_are_one_line(capsys, tmp_path):
     assert code == 2 and "invalid choice" in one_line(err)
     code, _, err = run(capsys)
     assert code == 2 and one_line(err)
+
+
+def test_version_is_the_installed_package_version(capsys):
+    from importlib.metadata import version
+
+    code, out, err = run(capsys, "--version")
+    assert code == 0 and err == ""
+    assert out == f"pfactl {version('pfa-serving')}\n"
+
+
+def test_version_without_installed_metadata_falls_back_to_the_checkout(tmp_path):
+    from pfactl.version import package_version
+
+    assert package_version("pfa-serving-not-installed", pyproject=tmp_path / "none.toml") == "unknown"
+    declared = write(tmp_path / "pyproject.toml", '[project]\nname = "pfa-serving-not-installed"\nversion = "9.8"\n')
+    assert package_version("pfa-serving-not-installed", pyproject=declared) == "9.8"
+    assert package_version("other-name-not-installed", pyproject=declared) == "unknown"
+    assert package_version("pfa-serving-not-installed", pyproject=write(tmp_path / "bad.toml", "[x")) == "unknown"
 
 
 # ----- score -------------------------------------------------------------------------------------
@@ -224,7 +249,100 @@ def test_score_with_progress_forced(capsys, tmp_path):
     code, _, err = run(capsys, "score", SONAR, "--input", DATA / "sonar.csv", "-o", tmp_path / "o.jsonl",
                        "--progress")
     assert code == 0
-    assert "100%  208 rows, 0 errors" in err and err.strip().splitlines()[-1].startswith("scored 208 rows")
+    drawn = err.replace("\r", "\n").splitlines()
+    final = [line for line in drawn if line.startswith("100%|")]
+    assert final and final[-1].endswith(", 208 rows, 0 errors]")  # the last state stays
+    assert err.endswith("\n") and drawn[-1].startswith("scored 208 rows")
+    # A warning is a line of its own, not mixed into the bar.
+    assert "pfactl: warning: ignoring CSV column(s) not in the model's input: Class" in drawn
+
+
+def test_a_forced_progress_bar_never_reaches_the_results(capsys):
+    plain = run(capsys, "score", SONAR, "--input", DATA / "sonar.csv")
+    forced = run(capsys, "score", SONAR, "--input", DATA / "sonar.csv", "--progress")
+    assert plain[0] == forced[0] == 0 and forced[1] == plain[1]
+    assert "rows, 0 errors]" in forced[2] and "rows, 0 errors]" not in plain[2]
+
+
+def test_progress_writes_nothing_when_off_or_for_a_short_run():
+    from pfactl.progress import Progress
+
+    for enabled in (False, True):  # True: on a terminal, where a run under half a second shows no bar
+        stream = io.StringIO()
+        bar = Progress(stream, 1000, enabled=enabled)
+        for row in range(1, 11):
+            bar.update(row * 100, row, 0)
+        bar.finish(1000, 10, 0)
+        assert stream.getvalue() == ""
+
+
+class Terminal:
+    """A pseudo-terminal: what a process writes to ``slave`` is read back from ``master``. One opened
+    without a size reports 0 columns, as under `script` or some CI runners."""
+
+    def __init__(self, columns: int = 0) -> None:
+        self.master, self.slave = pty.openpty()
+        if columns:
+            fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        self.text = ""
+
+    def read(self, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and select.select([self.master], [], [], left)[0]:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # the process closed its end
+                break
+            if not chunk:
+                break
+            self.text += chunk.decode("utf-8", "replace")
+        return self.text
+
+
+def score_slowly(stdout: object, stderr: Terminal, shown: Terminal, wait_for: str) -> tuple[int, str]:
+    """Run `pfactl score` on stdin fed a row every 0.1 s until ``wait_for`` shows on ``shown``, then for
+    one more second (twice the bar's delay); returns the exit status and the results, if piped."""
+    process = subprocess.Popen([str(PFACTL), "score", str(TOY), "--input", "-"], stdin=subprocess.PIPE,
+                               stdout=stdout, stderr=stderr.slave)
+    os.close(stderr.slave)
+    if shown is not stderr:
+        os.close(shown.slave)
+    try:
+        deadline, seen_at = time.monotonic() + 60, None
+        while seen_at is None or time.monotonic() < seen_at + 1:
+            assert time.monotonic() < deadline, stderr.text
+            process.stdin.write(b"1\n")
+            process.stdin.flush()
+            if seen_at is None and wait_for in shown.read(0.1):
+                seen_at = time.monotonic()
+            elif seen_at is not None:
+                time.sleep(0.1)
+        process.stdin.close()
+        results = process.stdout.read().decode() if process.stdout else ""
+        return process.wait(timeout=60), results
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.parametrize("columns", [0, 100])
+def test_on_a_terminal_the_bar_shows_after_a_while_on_stderr_only_and_is_erased(columns):
+    stderr = Terminal(columns)
+    code, results = score_slowly(subprocess.PIPE, stderr, stderr, wait_for=" rows, 0 errors]")
+    assert code == 0
+    rows = results.splitlines()
+    assert rows and set(rows) == {'{"prediction":101.0}'}  # the results carry no trace of the bar
+    last_line = stderr.read(5).replace("\r\n", "\n").rstrip("\n").split("\n")[-1]
+    *bar, erased, summary = last_line.split("\r")
+    assert bar and erased.strip() == "" and summary.startswith(f"scored {len(rows)} rows")
+
+
+def test_no_bar_when_the_results_go_to_the_same_terminal():
+    results, stderr = Terminal(), Terminal()
+    code, _ = score_slowly(results.slave, stderr, results, wait_for='{"prediction":101.0}')
+    assert code == 0
+    assert results.read(5).count('{"prediction":101.0}') >= 10
+    assert stderr.read(5).strip().startswith("scored ") and "errors]" not in stderr.text
 
 
 def test_score_refuses_a_broken_model_and_unknown_formats(capsys, tmp_path):
@@ -327,12 +445,129 @@ def test_export_failures_are_one_line(capsys, tmp_path):
     assert code == 1 and "cannot read" in one_line(err)
     write(tmp_path / "garbage.joblib", "not a pickle")
     code, _, err = run(capsys, "export", tmp_path / "garbage.joblib", "-o", tmp_path / "m.pfa")
-    assert code == 1 and "cannot load" in one_line(err)
+    assert code == 1 and one_line(err) == (f"pfactl: {tmp_path / 'garbage.joblib'} is not a joblib file (it looks "
+                                           f"like text); expected a model saved with joblib.dump")
     import joblib
     joblib.dump({"not": "an estimator"}, tmp_path / "dict.joblib")
     code, _, err = run(capsys, "export", tmp_path / "dict.joblib", "-o", tmp_path / "m.pfa")
     assert code == 1 and one_line(err).startswith("pfactl: ")
     assert not (tmp_path / "m.pfa").exists()
+
+
+def test_export_help_lists_what_the_exporter_supports(capsys):
+    exporter_or_skip()
+    from pfactl.export import supported_classes, supported_estimators, supported_steps
+
+    code, out, _ = run(capsys, "export", "--help")
+    assert code == 0
+    text = " ".join(out.split())  # argparse wraps the epilog
+    assert f"Supported estimators: {', '.join(supported_estimators())}." in text
+    assert f"in front of one: {', '.join(supported_steps())}." in text
+    assert "FunctionTransformer" in supported_classes()
+
+
+def test_readme_lists_every_class_the_exporter_supports():
+    exporter_or_skip()
+    from pfactl.export import supported_classes
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## From scikit-learn to a live endpoint"):]
+    section = section[:section.index("\n## ", 1)]
+    words = set(section.replace(",", " ").replace("(", " ").split())
+    assert [name for name in supported_classes() if name not in words and f"{name}s" not in words] == []
+
+
+def test_the_top_level_help_does_not_load_scikit_learn():
+    script = ("import sys\nfrom pfactl.cli import main\ncode = main(['--help'])\n"
+              "sys.exit(3 if 'sklearn' in sys.modules else code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and "export" in done.stdout
+
+
+# ----- empty and foreign files, for every command that reads one ---------------------------------
+
+PFA_EXPECTED = "expected a PFA document (JSON, or YAML when named *.yaml or *.yml)"
+JOBLIB_EXPECTED = "expected a model saved with joblib.dump"
+
+
+@pytest.mark.parametrize("content", ["", "  \n\n"])
+@pytest.mark.parametrize("command, name", [
+    (["validate"], "empty.pfa"), (["validate"], "empty.yaml"),
+    (["score", "{model}", "--input", str(DATA / "sonar.csv")], "empty.pfa"),
+    (["upload", "{model}", "--name", "toy", "--bucket", "never-reached"], "empty.pfa"),
+    (["upload", "{model}", "--name", "toy", "--bucket", "never-reached"], "empty.yml"),
+])
+def test_an_empty_model_document_is_named_with_what_was_expected(capsys, tmp_path, content, command, name):
+    model = write(tmp_path / name, content)
+    args = [arg.format(model=model) for arg in command] + ([] if "{model}" in command else [str(model)])
+    code, out, err = run(capsys, *args)
+    assert code == 1 and out == ""
+    assert one_line(err) == f"pfactl: {model} is empty; {PFA_EXPECTED}"
+
+
+@pytest.mark.parametrize("fmt, content, expected", [
+    ("csv", "", "expected CSV with a header line naming the columns"),
+    ("csv", "\n\n", "expected CSV with a header line naming the columns"),
+    ("jsonl", "", "expected one JSON record a line"),
+    ("jsonl", "\n  \n", "expected one JSON record a line"),
+])
+def test_empty_data_to_score_is_named_and_leaves_no_output(capsys, tmp_path, fmt, content, expected):
+    data = write(tmp_path / f"rows.{fmt}", content)
+    code, out, err = run(capsys, "score", TOY, "--input", data, "-o", tmp_path / "out.jsonl")
+    assert code == 1 and out == ""
+    assert one_line(err) == f"pfactl: {data} is empty; {expected}"
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_empty_data_on_stdin_is_named_stdin():
+    done = subprocess.run([str(PFACTL), "score", str(TOY), "--input", "-", "--format", "csv"], input="",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert one_line(done.stderr) == "pfactl: stdin is empty; expected CSV with a header line naming the columns"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", f"is empty; {JOBLIB_EXPECTED}"),
+    (b"\n", f"is empty; {JOBLIB_EXPECTED}"),
+    (b"{123: 4}", f"is not a joblib file (it looks like JSON; export reads the fitted scikit-learn model, not a PFA "
+                  f"document); {JOBLIB_EXPECTED}"),
+    (b"\x00\x01binary", f"is not a joblib file; {JOBLIB_EXPECTED}"),
+    (b"\x80\x04\x95\x10\x00", f"is damaged or cut short: it starts as a joblib file but does not load; "
+                              f"{JOBLIB_EXPECTED}"),
+])
+def test_export_names_an_empty_or_foreign_joblib_file(capsys, tmp_path, content, message):
+    exporter_or_skip()
+    source = tmp_path / "model.joblib"
+    source.write_bytes(content)
+    code, out, err = run(capsys, "export", source, "-o", tmp_path / "m.pfa")
+    assert code == 1 and out == ""
+    assert one_line(err) == f"pfactl: {source} {message}"
+
+
+def test_export_of_a_pfa_document_says_it_reads_the_scikit_learn_model(capsys, tmp_path):
+    exporter_or_skip()
+    code, _, err = run(capsys, "export", SONAR, "-o", tmp_path / "m.pfa")
+    assert code == 1 and one_line(err).startswith(f"pfactl: {SONAR} is not a joblib file (it looks like JSON")
+
+
+def test_export_turns_load_warnings_into_one_line_each(capsys, tmp_path):
+    exporter_or_skip()
+    import joblib
+    import sklearn
+    from sklearn.naive_bayes import GaussianNB
+
+    x, y = iris()
+    joblib.dump(GaussianNB().fit(x, y), tmp_path / "nb.joblib")
+    # The same model, as if saved by another scikit-learn of the same version length.
+    other = "9" * len(sklearn.__version__)
+    data = (tmp_path / "nb.joblib").read_bytes()
+    assert data.count(sklearn.__version__.encode()) == 1
+    (tmp_path / "old.joblib").write_bytes(data.replace(sklearn.__version__.encode(), other.encode()))
+    code, out, err = run(capsys, "export", tmp_path / "old.joblib", "-o", tmp_path / "nb.pfa")
+    assert code == 0 and out.startswith("wrote ")
+    line = one_line(err)
+    assert line.startswith(f"pfactl: warning: {tmp_path / 'old.joblib'}: ") and other in line
+    assert "Warning" not in line and "Traceback" not in line
 
 
 # ----- the installed script ----------------------------------------------------------------------

@@ -17,10 +17,14 @@ PROJECT = Path(__file__).parent.parent
 SECTION = "## From scikit-learn to a live endpoint"
 
 
-def walkthrough() -> str:
+def walkthrough_section() -> str:
     readme = (PROJECT / "README.md").read_text()
     section = readme[readme.index(SECTION):]
-    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    return section[:section.index("\n## ", 1)]
+
+
+def walkthrough() -> str:
+    return re.search(r"```sh\n(.*?)```", walkthrough_section(), re.S).group(1)
 
 
 @pytest.fixture
@@ -67,9 +71,20 @@ def test_the_walkthrough_works_as_written(project_copy, make_run):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"prediction"')]
-    assert [answer["prediction"] for answer in answers] == ["R", "R", "R"]
-    first, second, rolled_back = (answer["model"]["version"] for answer in answers)
-    assert len({first, second, rolled_back}) == 3, "each answer names the version that gave it"
+    naive_bayes, forest, rolled_back = (answer["prediction"] for answer in answers)
+    assert naive_bayes != forest, "the row shows which model answered"
+    assert rolled_back == naive_bayes, "the rollback brings the naive Bayes back"
+    first, second, rolled_back_version = (answer["model"]["version"] for answer in answers)
+    assert len({first, second, rolled_back_version}) == 3, "each answer names the version that gave it"
+    # The README names the row the example picked and the answers it gets.
+    picked = re.search(r"\(Sonar row (\d+), labelled \w+: the naive Bayes says (\w+), the forest (\w+)\)",
+                       result.stdout)
+    assert picked and picked.groups()[1:] == (naive_bayes, forest), result.stdout[:2000]
+    section = " ".join(walkthrough_section().split())
+    assert f"disputed_row.json: Sonar row {picked.group(1)}," in section
+    assert (f'the naive Bayes `{{"prediction": "{naive_bayes}", "model"' in section
+            and f'then the forest `{{"prediction": "{forest}", ...}}`' in section
+            and f'then the naive Bayes again, `{{"prediction": "{naive_bayes}", ...}}`' in section)
     scores = (project_copy / ".local" / "flow" / "scores.jsonl").read_text().splitlines()
     assert len(scores) == 208 and all("prediction" in json.loads(line) for line in scores)
     listing = json.loads(result.stdout.splitlines()[-1])

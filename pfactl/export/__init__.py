@@ -22,7 +22,7 @@ from .builder import LABEL, OUTPUTS, PROBA, DocumentBuilder, Exporter, ExportErr
 from .columns import ColumnFlow
 from .inputs import avro_name, example_record, field_names, resolve_feature_names
 
-__all__ = ["LABEL", "PROBA", "ExportError", "supported_classes", "to_pfa"]
+__all__ = ["LABEL", "PROBA", "ExportError", "supported_classes", "supported_estimators", "supported_steps", "to_pfa"]
 
 EXPORTER_VERSION = "1"
 INPUT_RECORD = "Input"
@@ -37,7 +37,17 @@ def estimator_exporters() -> Dict[type, Exporter]:
 
 def supported_classes() -> List[str]:
     """The names of every estimator and preprocessing class :func:`to_pfa` exports."""
-    return sorted({cls.__name__ for cls in [*estimator_exporters(), *preprocessing.TRANSFORMERS]})
+    return sorted({*supported_estimators(), *supported_steps()})
+
+
+def supported_estimators() -> List[str]:
+    """The names of the classes :func:`to_pfa` exports as the final estimator."""
+    return sorted(cls.__name__ for cls in estimator_exporters())
+
+
+def supported_steps() -> List[str]:
+    """The names of the classes :func:`to_pfa` exports as preprocessing steps before the final estimator."""
+    return sorted(cls.__name__ for cls in preprocessing.TRANSFORMERS)
 
 
 def to_pfa(estimator: Any, feature_names: Optional[Sequence[str]] = None, name: Optional[str] = None,
@@ -138,8 +148,8 @@ def _steps(estimator: Any) -> List[Any]:
 def _unsupported(step: Any, final: bool) -> ExportError:
     name = type(step).__name__
     if final and type(step) in preprocessing.TRANSFORMERS:
-        estimators = sorted(cls.__name__ for cls in estimator_exporters())
-        return ExportError(f"{name} is a preprocessing step; end with an estimator: {', '.join(estimators)}")
+        return ExportError(f"{name} is a preprocessing step; end with an estimator: "
+                           f"{', '.join(supported_estimators())}")
     if not final and type(step) in estimator_exporters():
         return ExportError(f"{name} is supported as the final estimator only, not as a transformer step")
     return ExportError(f"{name} is not supported; supported: {', '.join(supported_classes())}")
