@@ -193,6 +193,10 @@ class ModelLoader:
         except ModelLoadError as error:  # S3 trouble: keep serving, try again at the next interval
             self._last_check_error = str(error)
             self._on_event("model_update_check_failed", level="WARNING", model=self.name, reason=str(error))
+        except Exception as error:  # a bug must not stop the checks nor reach a request
+            self._last_check_error = "the check failed because of an internal error (the service's log has the details)"
+            self._on_event("model_update_check_bug", level="ERROR", model=self.name,
+                           exception=f"{type(error).__name__}: {error}")
         else:
             self._model = fresh
             self._failed_update = None
@@ -266,6 +270,9 @@ class ModelLoader:
             served = compile_served(stored.data, self._key, self._timeout_ms)
         except ModelLoadError as error:
             raise VersionFailed(str(error), etag=stored.etag, version=stored.version) from None
+        except MemoryError:
+            raise VersionFailed("loading the document needs more memory than the service's budget "
+                                "(MEMORY_LIMIT_MB) allows", etag=stored.etag, version=stored.version) from None
         except Exception as error:  # a bug must not take the container down, nor hide which version
             self._on_event("model_load_bug", level="ERROR", model=self.name, version=stored.version,
                            exception=f"{type(error).__name__}: {error}")

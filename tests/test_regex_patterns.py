@@ -1,0 +1,30 @@
+"""Which regular expressions the engine may run: back-references are found as POSIX reads a pattern."""
+
+import pytest
+
+from chalicelib.limits.regex_patterns import back_reference, literal_patterns
+
+
+@pytest.mark.parametrize("pattern, found", [
+    ("(a+)+\\1\\1\\1b", "\\1"),
+    ("(a)(b)\\2", "\\2"),
+    ("x\\9", "\\9"),
+    ("\\\\1", None),  # an escaped backslash, then the digit 1
+    ("[\\1]", None),  # in a bracket expression a backslash is an ordinary character
+    ("[]\\1]x", None),  # a leading ] is a member of the set
+    ("[^]\\1]", None),
+    ("[[:digit:]\\1]", None),
+    ("[a]\\1", "\\1"),  # after the set closes, it is a back-reference again
+    ("\\0", None),
+    ("a\\.b", None),
+    ("abc\\", None),
+])
+def test_back_references_are_found_where_posix_would_read_them(pattern, found):
+    assert back_reference(pattern) == found
+
+
+def test_literal_patterns_are_found_wherever_the_document_calls_re():
+    document = {"action": [{"let": {"x": {"re.index": ["input", {"string": "(a)\\1"}]}}},
+                           {"if": True, "then": {"re.split": ["input", ["b+"]]}},
+                           {"re.contains": ["input", {"s.concat": ["a", "b"]}]}]}
+    assert sorted(literal_patterns(document)) == [("re.index", "(a)\\1"), ("re.split", "b+")]
