@@ -242,7 +242,9 @@ def test_a_short_run_against_chalice_local_writes_a_complete_report(s3, model_bu
         line = next(line for line in text.splitlines() if line.strip().startswith(f"{label}:"))
         assert f"{value:.1f}" in line and len(line.split()) == 4, line  # label, ours, published, ratio
     assert f"Scenarios launched:{'60':>17}{PUBLISHED['scenarios_launched']:>12}" in text
-    assert "achieved 20.00/s, target 20/s, 60 of 60 arrivals: OK" in text and "MISSED" not in text
+    # The text shows the achieved rate the summary holds (within 1% of the target, like the check above).
+    assert f"achieved {summary['achieved_rate']:.2f}/s, target 20/s, 60 of 60 arrivals: OK" in text
+    assert "MISSED" not in text
     assert text in result.stdout  # printed as well
 
     for name in ("latency_over_time.png", "latency_histogram.png"):
