@@ -11,6 +11,7 @@ also runs at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import random
 import shutil
@@ -246,11 +247,23 @@ class LocalS3:
             if code is not None:
                 raise LocalS3Error(f"weed exited with code {code} before S3 was ready\n{self._log_tail()}")
             # Components come up in turn (admin last), so also wait for every port to listen.
-            if self._s3_answers(opener) and all(_accepts_connections(port) for port in self._all_ports()):
+            if (self._s3_answers(opener) and all(_accepts_connections(port) for port in self._all_ports())
+                    and self._volume_registered(opener)):
                 return
             if time.monotonic() > deadline:
                 raise LocalS3Error(f"S3 at {self.endpoint_url} not ready after {timeout}s\n{self._log_tail()}")
             time.sleep(0.1)
+
+    def _volume_registered(self, opener: urllib.request.OpenerDirector) -> bool:
+        """The volume server has joined the master: before that, reads of stored objects fail after a restart."""
+        assert self._ports is not None
+        try:
+            with opener.open(f"http://{HOST}:{self._ports['master']}/dir/status", timeout=1) as response:
+                topology = json.loads(response.read()).get("Topology", {})
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+        return any(rack.get("DataNodes") for center in topology.get("DataCenters") or []
+                   for rack in center.get("Racks") or [])
 
     def _s3_answers(self, opener: urllib.request.OpenerDirector) -> bool:
         try:
