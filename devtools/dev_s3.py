@@ -120,20 +120,25 @@ def shell_setup(env: dict[str, str]) -> str:
     return f"unset {' '.join(CONFLICTING_CLIENT_ENV)}\nexport {exports}"
 
 
+def raise_on_stop_signals(error: type[BaseException]) -> None:
+    """Make SIGINT and SIGTERM raise ``error``, so that cleanup runs in ``finally`` blocks; once stopping,
+    further signals are ignored, so that they cannot interrupt the cleanup."""
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise error
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`make s3`: run the dev S3 alone until Ctrl-C or SIGTERM, after printing how to point chalice local at it."""
     parser = argparse.ArgumentParser(prog="python -m devtools.dev_s3", description=__doc__.splitlines()[0])
     parser.add_argument("--s3-port", type=int, default=None, help="S3 port (default: a free one)")
     args = parser.parse_args(argv)
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        # SIGTERM ends the wait like Ctrl-C; once stopping, further signals must not interrupt the cleanup.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    raise_on_stop_signals(KeyboardInterrupt)  # SIGTERM ends the wait like Ctrl-C
     try:
         with dev_s3(args.s3_port) as s3:
             print(f"local S3 at {s3.server.endpoint_url}, data in {s3.server.data_dir}\n{s3.model_note}\n"

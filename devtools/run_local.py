@@ -25,13 +25,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import IO
 
 from botocore.exceptions import ClientError
 
 from devtools.dev_s3 import dev_model_location as dev_model_location  # tests and tools import it from here
-from devtools.dev_s3 import dev_s3
+from devtools.dev_s3 import dev_s3, raise_on_stop_signals
 from devtools.dev_s3 import publish_local_s3 as publish_local_s3
 from devtools.dev_s3 import withdraw_local_s3 as withdraw_local_s3
 from devtools.local_s3 import CONFLICTING_CLIENT_ENV, HOST, LocalS3Error, port_is_free
@@ -193,14 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3-port", type=int, default=None, help="S3 port (default: a free one)")
     args = parser.parse_args(argv)
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        # Once stopping, further Ctrl-Cs must not interrupt the cleanup.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise _Stop
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    raise_on_stop_signals(_Stop)
     try:
         return serve(args.port, args.s3_port)
     except _Stop:
