@@ -11,7 +11,7 @@ import time
 from typing import Any, Dict, Optional
 
 from .avro_schema import SchemaError
-from .errors import ModelError, ModelLoadError, ModelMemoryExceeded, ModelTimeout, ServiceError
+from .errors import ModelError, ModelLoadError, ModelTimeout, ServiceError
 from .limits.deadline import Deadline
 from .limits.memory import give_back
 from .limits.regex_patterns import BACK_REFERENCE, back_reference, literal_patterns
@@ -34,9 +34,9 @@ class PfaModel:
     """A compiled PFA document of method ``map``.
 
     ``score(datum, deadline)`` returns titus's output value for one validated datum and
-    raises :class:`ModelError` (422), :class:`ModelMemoryExceeded` (422) or
-    :class:`ModelTimeout` (504). Calls are serialised (an engine with cells or pools keeps
-    state between calls); the wait for the engine counts against the same deadline as the run.
+    raises :class:`ModelError` (422) or :class:`ModelTimeout` (504). Calls are serialised (an
+    engine with cells or pools keeps state between calls); the wait for the engine counts against
+    the same deadline as the run.
     """
 
     def __init__(self, engine: Any, document: Dict[str, Any], timeout_ms: Optional[int] = None) -> None:
@@ -86,19 +86,13 @@ class PfaModel:
         return model
 
     def score(self, datum: Any, deadline: Optional[Deadline] = None) -> Any:
-        """Score one validated datum by ``deadline`` (default: the timeout the model was compiled with)."""
+        """Score one validated datum by ``deadline`` (default: the timeout the model was compiled with).
+
+        A ``MemoryError`` (the memory budget) is let through: the caller turns it into
+        :class:`ModelMemoryExceeded` once the failed run's frames are gone.
+        """
         if deadline is None:
             deadline = Deadline(self.timeout_ms)
-        try:
-            return self._score(datum, deadline)
-        except MemoryError:
-            pass
-        # Outside the except block, nothing holds the failed run's frames: what it built can be given back.
-        give_back()
-        raise ModelMemoryExceeded("the model needed more memory than the service's budget allows "
-                                  "(MEMORY_LIMIT_MB); nothing it built was kept")
-
-    def _score(self, datum: Any, deadline: Deadline) -> Any:
         if not self._lock.acquire(timeout=deadline.remaining_ms() / 1000):
             raise ModelTimeout(f"the model was busy with other records for the whole time budget "
                                f"({deadline.budget_ms:.0f} ms)")

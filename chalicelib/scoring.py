@@ -4,13 +4,23 @@
 from typing import Any, Dict, List, Optional, Tuple
 
 from .engine import DEFAULT_TIMEOUT_MS
-from .errors import InvalidRequest, ModelLoadError, ModelNotReady, ModelTimeout, PayloadTooLarge, ServiceError
+from .errors import (
+    InvalidRequest,
+    ModelLoadError,
+    ModelNotReady,
+    ModelTimeout,
+    PayloadTooLarge,
+    ResponseTooLarge,
+    ServiceError,
+)
+from .limits.answer_size import RESPONSE_LIMIT, value_size
 from .limits.deadline import Deadline
 from .limits.memory import MB, peak_resident_bytes, resident_bytes
 from .model_loader import LoadedModel
 from .model_names import name_from_key
 from .model_registry import ModelRegistry
 from .model_store import ModelStore
+from .settings import LAMBDA_PAYLOAD_LIMIT
 from .telemetry import ServiceMetrics
 from .validation import shown
 
@@ -49,6 +59,9 @@ class ScoringService:
         deadline = self._deadline(time_left_ms)
         try:
             prediction = model.predict(record, deadline)
+            if value_size(prediction) > RESPONSE_LIMIT:
+                raise ResponseTooLarge(f"the model's answer is over the {LAMBDA_PAYLOAD_LIMIT // MB} MB that "
+                                       f"Lambda can return")
         except ServiceError as error:
             error.model = model.identity()
             self._scored(model, 1, deadline, {error.code: 1})
@@ -65,6 +78,7 @@ class ScoringService:
         deadline = self._deadline(time_left_ms)
         predictions: List[Any] = []
         errors: List[Dict[str, Any]] = []
+        size = 0
         for index, record in enumerate(records):
             if deadline.expired:
                 late = ModelTimeout(f"not scored: the batch's time budget ({deadline.budget_ms:.0f} ms) ran out "
@@ -73,10 +87,17 @@ class ScoringService:
                 errors.extend({"index": later, **late.to_body()["error"]} for later in range(index, len(records)))
                 break
             try:
-                predictions.append(model.predict(record, deadline))
+                prediction = model.predict(record, deadline)
+                size += value_size(prediction)
             except ServiceError as error:
-                predictions.append(None)
+                prediction = None
                 errors.append({"index": index, **error.to_body()["error"]})
+                size += value_size(errors[-1])
+            predictions.append(prediction)
+            if size > RESPONSE_LIMIT:  # stop as soon as the answer could not be returned, rather than build it all
+                raise ResponseTooLarge(
+                    f"the answer would be over the {LAMBDA_PAYLOAD_LIMIT // MB} MB that Lambda can return by "
+                    f"record {index} of {len(records)}; send fewer records in one call")
         codes: Dict[str, int] = {}
         for entry in errors:
             codes[entry["code"]] = codes.get(entry["code"], 0) + 1

@@ -15,8 +15,9 @@ from typing import Any, Callable, Dict, List, Optional
 from .avro_schema import SchemaError
 from .documents import parse_document
 from .engine import PfaModel
-from .errors import ModelLoadError
+from .errors import ModelError, ModelLoadError, ModelMemoryExceeded
 from .limits.deadline import Deadline
+from .limits.memory import give_back
 from .output_encoding import compile_encoder
 from .schema_examples import EXAMPLE_REQUEST, example_request
 from .validation import compile_validator
@@ -38,8 +39,26 @@ class ServedModel:
     input_types: Optional[Dict[str, Any]] = None
 
     def predict(self, record: Any, deadline: Optional[Deadline] = None) -> Any:
-        """Validate, score and encode one parsed JSON record by ``deadline`` (raises ServiceErrors)."""
-        return self.encode(self.model.score(self.validate(record), deadline))
+        """Validate, score and encode one parsed JSON record by ``deadline`` (raises ServiceErrors).
+
+        Running out of the memory budget anywhere on the way is :class:`ModelMemoryExceeded` for this
+        record alone, and what was built for it is given back.
+        """
+        try:
+            return self._predict(record, deadline)
+        except MemoryError:
+            pass
+        # Outside the except block nothing holds the failed run's frames, so what it built can be given back.
+        give_back()
+        raise ModelMemoryExceeded("the model needed more memory than the service's budget allows "
+                                  "(MEMORY_LIMIT_MB); nothing it built was kept")
+
+    def _predict(self, record: Any, deadline: Optional[Deadline]) -> Any:
+        output = self.model.score(self.validate(record), deadline)
+        try:
+            return self.encode(output)
+        except RecursionError:
+            raise ModelError("the model's answer is nested too deeply to write as JSON") from None
 
     def describe(self) -> Dict[str, Any]:
         described: Dict[str, Any] = {"method": self.model.method}

@@ -89,6 +89,8 @@ def compile_validator(schema: Schema, map_keys: Optional[List[str]] = None,
             return check(value)
         except Mismatch as mismatch:
             raise InvalidInput(mismatch.message, field=mismatch.field()) from None
+        except RecursionError:  # a recursive type lets a record nest as deep as the body does
+            raise InvalidInput("the record is nested too deeply for this service to check") from None
 
     return validate
 

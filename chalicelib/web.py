@@ -23,6 +23,7 @@ from .errors import (
     ServiceError,
     UnsupportedMediaType,
 )
+from .limits.answer_size import RESPONSE_LIMIT, returned_size
 from .limits.memory import MB
 from .model_loader import LoadedModel
 from .model_names import check_model_name
@@ -35,8 +36,7 @@ JSON = "application/json"
 MODEL_NAME_HEADER = "X-Model-Name"
 MODEL_VERSION_HEADER = "X-Model-Version"
 REQUEST_ID_HEADER = "X-Request-Id"
-# Room in Lambda's payload limit for the proxy response around the body: status, headers.
-RESPONSE_LIMIT = LAMBDA_PAYLOAD_LIMIT - 64 * 1024
+
 
 
 class _Unexpected(ChaliceUnhandledError):
@@ -129,7 +129,11 @@ def around_request(request: Request, get_response: Callable[[Request], Response]
         response = error_response(InternalError(f"internal error; request id {request_id}"))
     else:
         response = _as_service_error(response, request, request_id)
-    response, body = _within_response_limit(response)
+    try:
+        response, body = _within_response_limit(response)
+    except (MemoryError, RecursionError):
+        response, body = _within_response_limit(error_response(ResponseTooLarge(
+            "the answer could not be written within the service's memory budget; send fewer records in one call")))
     response.headers[REQUEST_ID_HEADER] = request_id
     details = body.get("error")
     code = details.get("code") if isinstance(details, dict) else None
@@ -153,7 +157,7 @@ def _within_response_limit(response: Response) -> Tuple[Response, Dict[str, Any]
     if not isinstance(body, dict):
         return response, {}
     text = json.dumps(body, separators=(",", ":"), default=handle_extra_types)
-    size = len(text) + text.count('"') + text.count("\\")
+    size = returned_size(text)
     if size > RESPONSE_LIMIT:
         error = ResponseTooLarge(
             f"the answer would be {size / MB:.1f} MB, over the {LAMBDA_PAYLOAD_LIMIT // MB} MB that Lambda can "

@@ -165,6 +165,8 @@ def test_an_impossible_allocation_fails_its_own_record_only(serve):
 def test_a_model_past_the_memory_budget_gets_a_4xx_and_the_memory_back(model_bucket, s3_client, tmp_path):
     name = f"megabytes-{uuid.uuid4().hex[:8]}"
     s3_client.put_object(Bucket=model_bucket, Key=f"models/{name}.pfa", Body=hostile("megabytes"))
+    doubling = f"doubling-{uuid.uuid4().hex[:8]}"
+    s3_client.put_object(Bucket=model_bucket, Key=f"models/{doubling}.pfa", Body=hostile("doubling_array"))
     with chalice_local({"MEMORY_LIMIT_MB": "384"}, tmp_path / "chalice.log") as url:
         assert call(f"{url}/models/{name}/predict", b"2")[2]["prediction"] == 2
         before = call(f"{url}/health")[2]["memory"]
@@ -176,6 +178,10 @@ def test_a_model_past_the_memory_budget_gets_a_4xx_and_the_memory_back(model_buc
         assert after["peak_resident_mb"] - before["resident_mb"] < 400
         assert after["resident_mb"] - before["resident_mb"] < 50  # what the model built was given back
         assert call(f"{url}/predict", _example().encode())[0] == 200
+        # Past the budget while the answer is built, in the engine or in encoding: that record only.
+        status, _, body = call(f"{url}/models/{doubling}/predict/batch", json.dumps({"records": [24, 2]}).encode())
+        assert status == 200 and body["predictions"] == [None, [1.0] * 4]
+        assert body["errors"][0]["code"] == "model_memory_exceeded"
 
 
 # --- answers -------------------------------------------------------------------------------------------
@@ -200,3 +206,28 @@ def test_no_answer_is_larger_than_lambda_can_return(serve):
     status, body, size = post(client, "/models/big_answer/predict/batch", {"records": [1000] * 10})
     assert (status, body["error"]["code"]) == (413, "response_too_large") and size < 1000
     assert "fewer records" in body["error"]["message"]
+
+
+def _linked(depth):
+    node = None
+    for value in range(depth):
+        node = {"v": value, "next": node}
+    return node
+
+
+def test_a_record_nested_past_what_can_be_checked_is_a_400_for_that_record_only(serve):
+    client, _ = serve()
+    assert post(client, "/models/linked_list/predict", _linked(50))[0] == 200
+    status, body, _ = post(client, "/models/linked_list/predict/batch", {"records": [_linked(3), _linked(800)]})
+    assert status == 200 and body["predictions"][0] == _linked(3)
+    assert body["predictions"][1] is None and body["errors"][0]["code"] == "invalid_input"
+    assert "nested too deeply" in body["errors"][0]["message"]
+
+
+def test_a_batch_stops_as_soon_as_its_answer_could_not_be_returned(serve):
+    client, _ = serve()
+    status, body, size = post(client, "/models/doubling_string/predict/batch", {"records": [23] * 200})
+    assert (status, body["error"]["code"]) == (413, "response_too_large") and size < 1000
+    assert "by record 0 of 200" in body["error"]["message"]  # it did not build 200 answers of 8 MB
+    status, body, _ = post(client, "/models/doubling_string/predict", 23)
+    assert (status, body["error"]["code"]) == (413, "response_too_large")
