@@ -14,7 +14,13 @@ from .avro_schema import SchemaError
 from .errors import ModelError, ModelLoadError, ModelTimeout, ServiceError
 from .limits.deadline import Deadline
 from .limits.memory import give_back
-from .limits.regex_patterns import BACK_REFERENCE, back_reference, literal_patterns
+from .limits.regex_patterns import (
+    BACK_REFERENCE,
+    MAX_PATTERN_SIZE,
+    back_reference,
+    literal_patterns,
+    pattern_size,
+)
 from .titus_compat import PFAEngine, check_time_in_user_functions, set_action_timeout, titus_errors
 from .validation import compile_validator
 
@@ -55,7 +61,7 @@ class PfaModel:
     @classmethod
     def compile(cls, document: Dict[str, Any], timeout_ms: Optional[int] = None) -> "PfaModel":
         """Compile ``document``; raises :class:`ModelLoadError` with a one-line reason."""
-        _refuse_back_references(document)
+        _refuse_costly_patterns(document)
         options = {"timeout": timeout_ms} if timeout_ms else None
         try:
             engine, = PFAEngine.fromJson(document, options=options)
@@ -124,11 +130,16 @@ class PfaModel:
             self._lock.release()
 
 
-def _refuse_back_references(document: Dict[str, Any]) -> None:
+def _refuse_costly_patterns(document: Dict[str, Any]) -> None:
+    """What the engine would refuse at every call is refused at load, with the reason."""
     for function, pattern in literal_patterns(document):
         found = back_reference(pattern)
         if found is not None:
             raise ModelLoadError(f"the PFA document uses {found} in the pattern of {function}: {BACK_REFERENCE}")
+        size = pattern_size(pattern)
+        if size > MAX_PATTERN_SIZE:
+            raise ModelLoadError(f"the pattern of {function} has {size} parts once its counted repetitions are "
+                                 f"written out, more than {MAX_PATTERN_SIZE}")
 
 
 def _python_failure(error: Exception) -> str:

@@ -6,8 +6,8 @@ imported; every other module imports titus through here.
 
 Two guards are installed on titus's library the same way:
 
-- its regular expressions refuse back-references and overlong texts (see
-  :mod:`chalicelib.limits.regex_patterns`);
+- its regular expressions refuse back-references, patterns too large once their repetitions are
+  written out, and texts too long for the pattern (see :mod:`chalicelib.limits.regex_patterns`);
 - :func:`check_time_in_user_functions` makes every call of a user function check the engine's
   timeout, as titus's loops already do, so recursion cannot run past it either.
 """
@@ -26,7 +26,15 @@ from titus import errors as titus_errors  # noqa: E402
 from titus.genpy import PFAEngine  # noqa: E402
 from titus.lib import regex as titus_regex  # noqa: E402
 
-from .limits.regex_patterns import BACK_REFERENCE, MAX_TEXT, TEXT_TOO_LONG, back_reference  # noqa: E402
+from .limits.regex_patterns import (  # noqa: E402
+    BACK_REFERENCE,
+    MAX_COST,
+    MAX_PATTERN_SIZE,
+    TOO_COSTLY,
+    back_reference,
+    match_cost,
+    pattern_size,
+)
 
 __all__ = ["PFAEngine", "titus_errors", "check_time_in_user_functions", "set_action_timeout"]
 
@@ -37,9 +45,15 @@ def _guarded_regexer_init(self: Any, haystack: Any, pattern: Any, code: int, nam
     text = pattern.decode("latin-1") if isinstance(pattern, (bytes, bytearray)) else pattern
     if isinstance(text, str) and back_reference(text) is not None:
         raise titus_errors.PFARuntimeException(f"bad pattern: {BACK_REFERENCE}", code, name, pos)
-    if len(haystack) > MAX_TEXT:
-        raise titus_errors.PFARuntimeException(
-            f"text too long: {len(haystack)} characters; {TEXT_TOO_LONG}", code, name, pos)
+    if isinstance(text, str):
+        size = pattern_size(text)
+        if size > MAX_PATTERN_SIZE:
+            raise titus_errors.PFARuntimeException(
+                f"bad pattern: it has {size} parts once its counted repetitions are written out, more than "
+                f"{MAX_PATTERN_SIZE}", code, name, pos)
+        if match_cost(text, len(haystack)) > MAX_COST:
+            raise titus_errors.PFARuntimeException(
+                f"text too long for this pattern: {len(haystack)} characters; {TOO_COSTLY}", code, name, pos)
     _regexer_init(self, haystack, pattern, code, name, pos)
 
 

@@ -141,12 +141,22 @@ def test_a_back_reference_is_refused_at_load_and_at_run_time(serve):
     assert "back-references" in body["error"]["message"]
 
 
-def test_a_regular_expression_gets_a_bounded_text(serve):
+def test_a_regular_expression_runs_only_on_a_text_its_pattern_can_search_in_bounded_time(serve):
     client, _ = serve()
     assert post(client, "/models/slow_regex/predict", "a" * 1000 + "b")[1]["prediction"] is True
-    status, body, _ = post(client, "/models/slow_regex/predict", "a" * 100_000)
-    assert (status, body["error"]["code"]) == (422, "model_error")
-    assert "at most 10000 characters" in body["error"]["message"]
+    assert post(client, "/models/costly_regex/predict", "a" * 1000)[1]["prediction"] is False
+    for name, text in (("slow_regex", "a" * 100_000), ("costly_regex", "a" * 10_000)):
+        status, body, _ = post(client, f"/models/{name}/predict", text)
+        assert (status, body["error"]["code"]) == (422, "model_error")
+        assert "text too long for this pattern" in body["error"]["message"]
+
+
+def test_a_pattern_too_large_once_written_out_is_refused_at_load(serve, s3_client, bucket):
+    huge = {"input": "string", "output": "boolean", "action": {"re.contains": ["input", {"string": "(a{100}){100}"}]}}
+    s3_client.put_object(Bucket=bucket, Key="models/huge_regex.pfa", Body=json.dumps(huge))
+    client, _ = serve()
+    status, body, _ = post(client, "/models/huge_regex/predict", "a")
+    assert status == 503 and "10100 parts once its counted repetitions are written out" in body["error"]["message"]
 
 
 # --- memory --------------------------------------------------------------------------------------------

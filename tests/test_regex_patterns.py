@@ -2,7 +2,7 @@
 
 import pytest
 
-from chalicelib.limits.regex_patterns import back_reference, literal_patterns
+from chalicelib.limits.regex_patterns import back_reference, literal_patterns, pattern_size
 
 
 @pytest.mark.parametrize("pattern, found", [
@@ -28,3 +28,11 @@ def test_literal_patterns_are_found_wherever_the_document_calls_re():
                            {"if": True, "then": {"re.split": ["input", ["b+"]]}},
                            {"re.contains": ["input", {"s.concat": ["a", "b"]}]}]}
     assert sorted(literal_patterns(document)) == [("re.index", "(a)\\1"), ("re.split", "b+")]
+
+
+@pytest.mark.parametrize("pattern, size", [
+    ("x", 1), ("(ab){3}c", 10), ("a{2,}", 3), ("a{2,5}", 5), ("(a+)+b", 5), ("(.*a){150}x", 601),
+    ("((a{10}){10}){10}", 1110), ("[a-z]{1,255}", 255), ("a|bc", 3), ("(a", 2),
+])
+def test_a_pattern_is_sized_with_its_counted_repetitions_written_out(pattern, size):
+    assert pattern_size(pattern) == size

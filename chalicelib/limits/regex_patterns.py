@@ -7,14 +7,19 @@ nothing can interrupt. Patterns with a back-reference are therefore refused, at 
 written in the document, and at run time when computed.
 
 Without back-references the matcher's time still grows with the square of the text (it tries every
-start): ``(a+)+b`` takes about 0.1 s on 8,000 characters and 17 s on 100,000. So one call gets at
-most :data:`MAX_TEXT` characters, which keeps a single call well under a second.
+start) times the size of the pattern once counted repetitions are written out (``x{150}`` is 150
+copies of ``x``): ``(a+)+b`` takes about 0.1 s on 8,000 characters and 17 s on 100,000, and
+``(.*a){150}x`` 25 s on 10,000. So a call runs only when :func:`match_cost` is at most
+:data:`MAX_COST` (about half a second at worst), and a pattern written out to more than
+:data:`MAX_PATTERN_SIZE` parts is refused outright.
 """
 
 from typing import Any, Iterator, List, Optional, Tuple
 
-MAX_TEXT = 10_000
-TEXT_TOO_LONG = f"regular expressions run on texts of at most {MAX_TEXT} characters"
+MAX_PATTERN_SIZE = 2_000
+MAX_COST = 1_000_000_000
+TOO_COSTLY = ("a regular expression runs only while its size (counted repetitions written out) times the "
+              f"square of the text's length is at most {MAX_COST:.1e}")
 BACK_REFERENCE = "back-references (\\1 to \\9) are not part of POSIX extended syntax, which PFA's re.* functions use"
 
 
@@ -53,6 +58,63 @@ def _end_of_bracket(pattern: str, start: int) -> int:
         else:
             index += 1
     return index
+
+
+def pattern_size(pattern: str) -> int:
+    """The pattern's size with its counted repetitions written out: ``(ab){3}c`` is 3 x (2 + 1) + 1.
+
+    A pattern this cannot read (the C library then refuses it too) counts as its length.
+    """
+    try:
+        size, end = _alternatives(pattern, 0)
+    except (IndexError, ValueError):
+        return len(pattern)
+    return size if end >= len(pattern) else max(size, len(pattern))
+
+
+def match_cost(pattern: str, text_length: int) -> int:
+    """The worst case of one search, in the units of :data:`MAX_COST`."""
+    return pattern_size(pattern) * max(1, text_length) ** 2
+
+
+def _alternatives(pattern: str, index: int) -> Tuple[int, int]:
+    total, index = _sequence(pattern, index)
+    while index < len(pattern) and pattern[index] == "|":
+        size, index = _sequence(pattern, index + 1)
+        total += size
+    return total, index
+
+
+def _sequence(pattern: str, index: int) -> Tuple[int, int]:
+    total = 0
+    while index < len(pattern) and pattern[index] not in "|)":
+        size, index = _atom(pattern, index)
+        while index < len(pattern) and pattern[index] in "*+?{":
+            if pattern[index] == "{":
+                close = pattern.index("}", index)
+                low, comma, high = pattern[index + 1:close].partition(",")
+                most = int(high) if high.strip() else int(low or 0) + (1 if comma else 0)  # {n,} is n and more
+                size *= max(1, most)
+                index = close + 1
+            else:
+                size += 1
+                index += 1
+        total += size
+    return total, index
+
+
+def _atom(pattern: str, index: int) -> Tuple[int, int]:
+    char = pattern[index]
+    if char == "(":
+        size, index = _alternatives(pattern, index + 1)
+        if index >= len(pattern) or pattern[index] != ")":
+            raise ValueError("unbalanced parenthesis")
+        return size + 1, index + 1
+    if char == "[":
+        return 1, _end_of_bracket(pattern, index)
+    if char == "\\":
+        return 1, index + 2
+    return 1, index + 1
 
 
 def literal_patterns(document: Any) -> Iterator[Tuple[str, str]]:
