@@ -28,7 +28,10 @@ from .served_model import ServedModel, compile_served
 
 Background = Callable[[Callable[[], None]], None]
 KEPT_PER_DOCUMENT_BYTE = 5
+# How many versions before a broken latest one a loading container tries.
+FALLBACK_VERSIONS = 2
 EventSink = Callable[..., None]
+FailureState = Tuple[ModelLoadError, int, float]  # the error, failures so far, when the next attempt may run
 
 
 def in_thread(task: Callable[[], None]) -> None:
@@ -110,6 +113,7 @@ class ModelLoader:
         self._last_checked_at: Optional[str] = None
         self._failed_update: Optional[Dict[str, Any]] = None
         self._last_check_error: Optional[str] = None
+        self._loading: Optional[threading.Event] = None
 
     @property
     def location(self) -> str:
@@ -119,7 +123,12 @@ class ModelLoader:
     def loaded(self) -> Optional[LoadedModel]:
         return self._model
 
-    def get(self) -> LoadedModel:
+    def get(self, deadline: Optional[Deadline] = None) -> LoadedModel:
+        """The current model, loading it first if need be; waits for a load at most until ``deadline``.
+
+        The load runs off the request (``background``), so a caller whose time runs out gets 503 "still
+        loading" while the load goes on for the next one.
+        """
         model = self._model
         if model is not None:
             self.refresh_if_due()
@@ -127,34 +136,87 @@ class ModelLoader:
         with self._lock:
             if self._model is not None:
                 return self._model
-            if self._next_attempt - self._clock() > 0:
-                raise self._not_available()
+            loading = self._loading
+            start = loading is None
+            if start:
+                if self._next_attempt - self._clock() > 0:
+                    raise self._not_available()
+                loading = self._loading = threading.Event()
+        if start:
+            self._background(self._load)
+        assert loading is not None
+        if not loading.wait(None if deadline is None else deadline.remaining_ms() / 1000):
+            raise ModelNotReady(f"model {self.name!r} is still loading; retry shortly", retry_after=1)
+        if self._model is not None:
+            return self._model
+        raise self._not_available()
+
+    def remember_failure(self, failure: "FailureState") -> None:
+        """Start from a failure this model's earlier loader had (see :meth:`failure`)."""
+        self._last_error, self._failures, self._next_attempt = failure
+
+    def failure(self) -> Optional["FailureState"]:
+        """Why the model is not loaded, when a stored version failed (for a loader that replaces this one)."""
+        if self._model is None and isinstance(self._last_error, VersionFailed):
+            return self._last_error, self._failures, self._next_attempt
+        return None
+
+    def _load(self) -> None:
+        """Fetch and compile the latest version (or, when it cannot serve, the newest earlier one that can)."""
+        try:
+            # A version that failed before is not fetched again until the object changes.
+            stored, fetch_ms = self._fetch(unless_etag=getattr(self._last_error, "etag", None))
+            if stored is None:
+                assert self._last_error is not None
+                raise self._last_error
             try:
-                # A version that failed before is not fetched again until the object changes.
-                failed_etag = getattr(self._last_error, "etag", None)
-                stored, fetch_ms = self._fetch(unless_etag=failed_etag)
-                if stored is None:
-                    assert self._last_error is not None
-                    raise self._last_error
-                self._model = self._build(stored, fetch_ms)
-            except ModelLoadError as error:
-                self._failed(error)
-                if not (isinstance(error, DocumentMissing) and self._missing_is_not_found):
-                    self._on_event("model_load_failed", level="WARNING", model=self.name,
-                                   version=getattr(error, "version", None), reason=str(error))
-            except Exception as error:  # a bug must not take the container down
-                self._on_event("model_load_bug", level="ERROR", model=self.name,
-                               exception=f"{type(error).__name__}: {error}")
-                self._failed(ModelLoadError("the model could not be loaded because of an internal error (the "
-                                            "service's log has the details)"))
-            else:
-                self._failures = 0
-                self._last_error = None
-                self._next_check = self._clock() + self._refresh
-                self._on_event("model_loaded", model=self.name, version=self._model.version,
-                               compile_ms=round(self._model.compile_ms, 3), memory_bytes=self._model.memory_bytes)
-                return self._model
-            raise self._not_available()
+                model = self._build(stored, fetch_ms)
+            except VersionFailed as latest:
+                model = self._earlier_version_that_serves(latest)
+        except ModelLoadError as error:
+            self._failed(error)
+            if not (isinstance(error, DocumentMissing) and self._missing_is_not_found):
+                self._on_event("model_load_failed", level="WARNING", model=self.name,
+                               version=getattr(error, "version", None), reason=str(error))
+        except Exception as error:  # a bug must not take the container down
+            self._on_event("model_load_bug", level="ERROR", model=self.name,
+                           exception=f"{type(error).__name__}: {error}")
+            self._failed(ModelLoadError("the model could not be loaded because of an internal error (the "
+                                        "service's log has the details)"))
+        else:
+            self._failures = 0
+            self._last_error = None
+            self._next_check = self._clock() + self._refresh
+            self._model = model
+            self._on_event("model_loaded", model=self.name, version=model.version,
+                           compile_ms=round(model.compile_ms, 3), memory_bytes=model.memory_bytes)
+        finally:
+            with self._lock:
+                loading, self._loading = self._loading, None
+            if loading is not None:
+                loading.set()
+
+    def _earlier_version_that_serves(self, latest: VersionFailed) -> LoadedModel:
+        """A container that starts after a broken version was stored serves what the others kept serving:
+        the newest earlier version that compiles (of the last ``FALLBACK_VERSIONS``), with the latest
+        shown as the failed update. Raises ``latest`` when there is none."""
+        try:
+            earlier = self._store.earlier_versions(self._key, FALLBACK_VERSIONS + 1)
+        except ModelLoadError:
+            raise latest from None
+        for version_id in [version for version in earlier if version != latest.version][:FALLBACK_VERSIONS]:
+            try:
+                stored, fetch_ms = self._fetch(version_id=version_id)
+                assert stored is not None
+                model = self._build(stored, fetch_ms)
+            except ModelLoadError:
+                continue
+            self._failed_update = {"version": latest.version, "etag": latest.etag, "reason": str(latest),
+                                   "at": _now()}
+            self._on_event("model_update_failed", level="WARNING", model=self.name, version=latest.version,
+                           reason=str(latest), serving=model.version)
+            return model
+        raise latest
 
     def refresh_if_due(self) -> None:
         """Start a check for a newer version (in the background) if the refresh interval has passed."""
@@ -251,9 +313,10 @@ class ModelLoader:
         self._next_attempt = self._clock() + delay
         self._last_error = error
 
-    def _fetch(self, unless_etag: Optional[str] = None) -> Tuple[Optional[StoredDocument], float]:
+    def _fetch(self, unless_etag: Optional[str] = None,
+               version_id: Optional[str] = None) -> Tuple[Optional[StoredDocument], float]:
         started = time.perf_counter()
-        stored = self._store.fetch(self._key, unless_etag=unless_etag)
+        stored = self._store.fetch(self._key, unless_etag=unless_etag, version_id=version_id)
         return stored, (time.perf_counter() - started) * 1000
 
     def _build(self, stored: StoredDocument, fetch_ms: float) -> LoadedModel:

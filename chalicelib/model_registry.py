@@ -13,11 +13,13 @@ import threading
 from collections import OrderedDict
 from typing import Callable, Dict, Optional
 
-from .model_loader import LoadedModel, ModelLoader
+from .limits.deadline import Deadline
+from .model_loader import FailureState, LoadedModel, ModelLoader
 from .model_names import check_model_name, model_key, name_from_key
 
 LoaderFactory = Callable[[str, str, bool], ModelLoader]  # (key, name, missing_is_not_found) -> loader
 _UNLOADED_LIMIT = 256
+_FAILURE_LIMIT = 4096
 
 
 class ModelRegistry:
@@ -32,6 +34,7 @@ class ModelRegistry:
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
         self._loaders: "OrderedDict[str, ModelLoader]" = OrderedDict()
+        self._failures: "OrderedDict[str, FailureState]" = OrderedDict()
         as_named = name_from_key(prefix, default_key)
         self.default_name = as_named or _stem(default_key)
         # The default model is also reachable by name when it lives under the prefix.
@@ -49,16 +52,19 @@ class ModelRegistry:
             loader = self._loaders.get(name)
             if loader is None:
                 loader = self._make_loader(model_key(self.prefix, name), name, True)
+                failure = self._failures.pop(name, None)
+                if failure is not None:
+                    loader.remember_failure(failure)
                 self._loaders[name] = loader
                 self._forget_unloaded(keep=loader)
             self._loaders.move_to_end(name)
             return loader
 
-    def get(self, name: Optional[str] = None) -> LoadedModel:
-        """The current model of ``name`` (the default model when None)."""
+    def get(self, name: Optional[str] = None, deadline: Optional[Deadline] = None) -> LoadedModel:
+        """The current model of ``name`` (the default model when None), waiting for a load until ``deadline``."""
         loader = self._default if name is None else self.loader(name)
         was_loaded = loader.loaded is not None
-        model = loader.get()
+        model = loader.get(deadline)
         if not was_loaded:
             self._enforce_bounds(keep=loader)
             self._start_refresher()
@@ -100,7 +106,13 @@ class ModelRegistry:
         unloaded = [name for name, loader in self._loaders.items()
                     if loader.loaded is None and loader is not self._default and loader is not keep]
         for name in unloaded[: max(0, len(unloaded) + 1 - _UNLOADED_LIMIT)]:
-            del self._loaders[name]
+            # A stored version that failed is remembered apart (names of documents that exist, so bounded by
+            # the bucket), so that forgetting its loader does not mean fetching and compiling it again.
+            failure = self._loaders.pop(name).failure()
+            if failure is not None:
+                self._failures[name] = failure
+                while len(self._failures) > _FAILURE_LIMIT:
+                    self._failures.popitem(last=False)
 
     def _enforce_bounds(self, keep: ModelLoader) -> None:
         with self._lock:

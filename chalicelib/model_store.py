@@ -66,12 +66,16 @@ class ModelStore:
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
-    def fetch(self, key: str, unless_etag: Optional[str] = None) -> Optional[StoredDocument]:
-        """The document at ``key``; None if its ETag is still ``unless_etag`` (a conditional GET)."""
+    def fetch(self, key: str, unless_etag: Optional[str] = None,
+              version_id: Optional[str] = None) -> Optional[StoredDocument]:
+        """The document at ``key`` (its latest version, or ``version_id``); None if its ETag is still
+        ``unless_etag`` (a conditional GET)."""
         where = self.location(key)
         request: Dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if unless_etag:
             request["IfNoneMatch"] = f'"{unless_etag}"'
+        if version_id:
+            request["VersionId"] = version_id
         try:
             response = self._s3.get_object(**request)
             size = response.get("ContentLength") or 0
@@ -105,6 +109,21 @@ class ModelStore:
                   "last_modified": item["LastModified"].isoformat().replace("+00:00", "Z")}
                  for item in response.get("Contents", [])]
         return items, bool(response.get("IsTruncated"))
+
+    def earlier_versions(self, key: str, limit: int) -> List[str]:
+        """The version ids of ``key`` before its latest, newest first, at most ``limit`` (none when the
+        bucket is not versioned)."""
+        where = self.location(key)
+        try:
+            response = self._s3.list_object_versions(Bucket=self.bucket, Prefix=key, MaxKeys=limit + 5)
+        except ClientError as error:
+            raise self._failure(_code(error), where) from None
+        except BotoCoreError as error:
+            raise ModelLoadError(f"cannot list the versions of {where}: {s3_trouble(error)}") from None
+        versions = sorted((item for item in response.get("Versions", [])
+                           if item["Key"] == key and not item.get("IsLatest") and item.get("VersionId") != "null"),
+                          key=lambda item: item["LastModified"], reverse=True)
+        return [item["VersionId"] for item in versions[:limit]]
 
     def _failure(self, code: str, where: str) -> ModelLoadError:
         if code in _MISSING:

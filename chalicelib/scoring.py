@@ -46,17 +46,18 @@ class ScoringService:
         self.memory_limit_mb = memory_limit_mb
         self._metrics = metrics
 
-    def warm(self) -> None:
-        """Load the default model now if it is not loaded; a failure is remembered, not raised."""
+    def warm(self, deadline: Optional[Deadline] = None) -> None:
+        """Load the default model now if it is not loaded, waiting at most until ``deadline``; a failure is
+        remembered, not raised."""
         try:
-            self._registry.get()
+            self._registry.get(deadline=deadline)
         except ServiceError:
             pass
 
     def predict(self, record: Any, name: Optional[str] = None,
                 time_left_ms: Optional[float] = None) -> Tuple[Dict[str, Any], LoadedModel]:
-        model = self._registry.get(name)
         deadline = self._deadline(time_left_ms)
+        model = self._registry.get(name, deadline)
         try:
             prediction = model.predict(record, deadline)
             if value_size(prediction) > RESPONSE_LIMIT:
@@ -73,9 +74,9 @@ class ScoringService:
                       time_left_ms: Optional[float] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         """Every record comes out once, as a prediction or as an error; records not reached by the
         batch's deadline get ``model_timeout``."""
-        records = self._batch_records(body)
-        model = self._registry.get(name)
         deadline = self._deadline(time_left_ms)
+        records = self._batch_records(body)
+        model = self._registry.get(name, deadline)
         predictions: List[Any] = []
         errors: List[Dict[str, Any]] = []
         size = 0
@@ -114,7 +115,7 @@ class ScoringService:
 
     def describe(self, name: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         loader = self._registry.default if name is None else self._registry.loader(name)
-        model = self._registry.get(name)
+        model = self._registry.get(name, self._deadline(None))
         return {**model.describe(), "update": loader.update_status()}, model
 
     def list_models(self) -> Dict[str, Any]:
@@ -137,7 +138,7 @@ class ScoringService:
         return {"models": models, "default": self._registry.default_name, "truncated": truncated}
 
     def health(self) -> Dict[str, Any]:
-        self.warm()
+        self.warm(self._deadline(None))
         memory = {"resident_mb": round(resident_bytes() / MB, 1),
                   "peak_resident_mb": round(peak_resident_bytes() / MB, 1), "limit_mb": self.memory_limit_mb}
         return {**self._registry.default.status(), "loaded_models": len(self._registry.loaded()), "memory": memory}

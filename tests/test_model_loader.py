@@ -1,7 +1,7 @@
 """The loader's lifecycle, with a small in-memory store and a hand-driven clock."""
 
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import pytest
 
@@ -26,13 +26,19 @@ class DictStore:
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
-    def fetch(self, key: str, unless_etag: Optional[str] = None) -> Optional[StoredDocument]:
+    def fetch(self, key: str, unless_etag: Optional[str] = None,
+              version_id: Optional[str] = None) -> Optional[StoredDocument]:
+        assert version_id is None  # an unversioned bucket
         self.fetches += 1
         if key not in self.objects:
             raise DocumentMissing(f"the model document s3://models/{key} does not exist")
         data = self.objects[key]
         etag = f"etag-{hash(data) & 0xFFFF}"
         return None if etag == unless_etag else StoredDocument(self.bucket, key, data, etag=etag, version_id=None)
+
+
+    def earlier_versions(self, key: str, limit: int) -> List[str]:
+        return []
 
 
 class Clock:

@@ -123,14 +123,75 @@ def test_the_model_description_shows_each_thing_once():
 def test_the_function_may_do_only_what_it_does(project_dir):
     """Least privilege: the policies grant the S3 calls the service makes, and its logs, nothing else."""
     source = "\n".join(path.read_text() for path in (project_dir / "chalicelib").rglob("*.py"))
-    calls = {call for call in ("get_object", "list_objects_v2", "head_object", "put_object", "get_object_version")
-             if f".{call}(" in source}
-    assert calls == {"get_object", "list_objects_v2"}
+    calls = {call for call in ("get_object", "list_objects_v2", "list_object_versions", "head_object", "put_object",
+                               "delete_object", "copy_object") if f".{call}(" in source}
+    # GetObject with a VersionId (falling back to the last good version) needs s3:GetObjectVersion.
+    assert calls == {"get_object", "list_objects_v2", "list_object_versions"} and '"VersionId"' in source
     for stage in ("dev", "prod"):
         policy = json.loads((project_dir / ".chalice" / f"policy-{stage}.json").read_text())
         actions = set()
         for statement in policy["Statement"]:
             listed = statement["Action"]
             actions |= {listed} if isinstance(listed, str) else set(listed)
-        assert actions == {"s3:GetObject", "s3:ListBucket", "logs:CreateLogGroup", "logs:CreateLogStream",
-                           "logs:PutLogEvents"}
+        assert actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions",
+                           "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_a_new_container_serves_the_last_good_version_when_the_latest_is_broken(serve, s3_client, scratch_bucket):
+    good = s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa", Body=TOY.replace(b"100", b"5"))
+    broken = s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa",
+                                  Body=b'{"input": "double", "output": "double", "action": {"no.such": 1}}')
+    client, runtime = serve()  # a container that starts now
+    response = client.http.post("/models/toy/predict", body="1", headers=JSON)
+    assert response.status_code == 200 and response.json_body == {
+        "prediction": 6.0, "model": {"name": "toy", "version": good["VersionId"]}}
+    failed = client.http.get("/models/toy").json_body["update"]["failed_update"]
+    assert failed["version"] == broken["VersionId"] and "does not compile" in failed["reason"]
+    # A good version after it takes over as usual.
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa", Body=TOY)
+    check(runtime)
+    assert client.http.post("/models/toy/predict", body="1", headers=JSON).json_body["prediction"] == 101.0
+
+
+def test_with_no_good_version_to_fall_back_on_the_model_is_not_ready(serve, s3_client, scratch_bucket):
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/bad.pfa", Body=b"[1")
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/bad.pfa", Body=b"[2")
+    client, _ = serve()
+    response = client.http.get("/models/bad")
+    assert response.status_code == 503 and "not valid JSON" in response.json_body["error"]["message"]
+
+
+def test_a_broken_model_is_not_compiled_again_when_made_up_names_push_it_out(serve, s3_client, scratch_bucket,
+                                                                            counted_client):
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/broken.pfa", Body=b"[" * 200_000)
+    client, _ = serve(LOAD_RETRY_MIN_SECONDS="0.01", LOAD_RETRY_MAX_SECONDS="0.01")
+    assert client.http.get("/models/broken").status_code == 503
+    for index in range(300):  # more than the names remembered
+        client.http.get(f"/models/ghost{index}")
+    counted_client.statuses.clear()
+    time.sleep(0.02)  # past the retry delay
+    again = client.http.get("/models/broken")
+    assert again.status_code == 503 and "nested too deeply" in again.json_body["error"]["message"]
+    assert counted_client.statuses == [304]
+
+
+def test_a_call_waits_for_a_load_no_longer_than_its_deadline(s3_client, scratch_bucket):
+    # About a megabyte of cell data: its compile takes longer than the 50 ms budget of a call.
+    slow = json.dumps({"input": "double", "output": "double",
+                       "cells": {"table": {"type": {"type": "array", "items": "double"}, "init": [0.5] * 100_000}},
+                       "action": "input"}).encode()
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/slow.pfa", Body=slow)
+    environ = {"MODEL_BUCKET": scratch_bucket, "MODEL_KEY": "models/slow.pfa", "MODEL_TIMEOUT_MS": "50"}
+    app_module.runtime.configure(lambda: build_runtime(environ))  # loads in a thread of its own, as deployed
+    try:
+        client = Client(app_module.app)
+        first = client.http.post("/predict", body="1", headers=JSON)
+        assert first.status_code == 503 and "still loading" in first.json_body["error"]["message"]
+        assert first.headers["Retry-After"] == "1"
+        deadline = time.monotonic() + 30
+        while (answer := client.http.post("/predict", body="1", headers=JSON)).status_code == 503:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert answer.status_code == 200 and answer.json_body["prediction"] == 1.0
+    finally:
+        app_module.runtime.configure(lambda: build_runtime(os.environ))
