@@ -8,6 +8,8 @@ import yaml
 from .errors import ModelLoadError
 
 YAML_SUFFIXES = (".yaml", ".yml")
+_JSON_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
+               list: "an array"}
 
 
 def parse_document(data: bytes, key: str) -> Dict[str, Any]:
@@ -36,5 +38,5 @@ def parse_document(data: bytes, key: str) -> Dict[str, Any]:
     if not isinstance(document, dict):
         raise ModelLoadError(
             f"the model document must be a PFA object with 'input', 'output' and 'action', "
-            f"got {type(document).__name__}")
+            f"got {_JSON_KINDS.get(type(document), 'something else')}")
     return document

@@ -44,6 +44,12 @@ def dev_model_location(project_dir: Path = PROJECT_DIR) -> tuple[str, str]:
     return bucket, key
 
 
+def dev_memory_size(project_dir: Path = PROJECT_DIR) -> int:
+    """lambda_memory_size of the dev stage (MB), from .chalice/config.json."""
+    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    return int(config["stages"]["dev"].get("lambda_memory_size", config["lambda_memory_size"]))
+
+
 def default_data_dir(project_dir: Path = PROJECT_DIR) -> Path:
     """Where `make run` and `make s3` keep the S3 objects: <state folder>/s3."""
     return state_dir(project_dir) / "s3"
@@ -88,10 +94,14 @@ class DevS3:
     bucket: str
     key: str
     model_note: str
+    memory_size: int
 
     def client_environment(self) -> dict[str, str]:
-        """What a `chalice local` (or any boto3 program) needs in its environment to use this S3."""
-        return {**self.server.client_environment(), "MODEL_REFRESH_SECONDS": LOCAL_REFRESH_SECONDS}
+        """What a `chalice local` (or any boto3 program) needs in its environment to use this S3, and the dev
+        function's memory size, which Lambda gives a function: the service then keeps to the same memory
+        budget (MEMORY_LIMIT_MB's default) as it does there."""
+        return {**self.server.client_environment(), "MODEL_REFRESH_SECONDS": LOCAL_REFRESH_SECONDS,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size)}
 
 
 @contextlib.contextmanager
@@ -107,7 +117,7 @@ def dev_s3(s3_port: int | None = None, *, data_dir: Path | None = None, publish:
         note = put_unless_unchanged(server.client(), bucket, key, project_dir / MODEL_FILE)
         if publish:
             publish_local_s3(server, bucket, local_s3_file)
-        yield DevS3(server=server, bucket=bucket, key=key, model_note=note)
+        yield DevS3(server=server, bucket=bucket, key=key, model_note=note, memory_size=dev_memory_size(project_dir))
     finally:
         if publish:
             withdraw_local_s3(local_s3_file)

@@ -44,12 +44,6 @@ class _Stop(Exception):
     """Raised by the signal handler so that cleanup runs in the `finally` blocks."""
 
 
-def dev_memory_size(project_dir: Path = PROJECT_DIR) -> int:
-    """lambda_memory_size of the dev stage (MB), from .chalice/config.json."""
-    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
-    return int(config["stages"]["dev"].get("lambda_memory_size", config["lambda_memory_size"]))
-
-
 def sonar_row(project_dir: Path = PROJECT_DIR, row: int = 1) -> dict[str, float]:
     """Sonar data row `row` (1-based) as {"V1": ..., "V60": ...}, without the Class column."""
     with open(project_dir / SONAR_CSV, newline="") as handle:
@@ -150,10 +144,8 @@ def local_service(port: int, s3_port: int | None = None, *, data_dir: Path | Non
               + (" (pfactl in this folder uses it)" if publish else "") + f"\n{s3.model_note}", flush=True)
         env = {name: value for name, value in os.environ.items() if name not in CONFLICTING_CLIENT_ENV}
         env.update(s3.server.client_environment())
-        env.setdefault("MODEL_REFRESH_SECONDS", s3.client_environment()["MODEL_REFRESH_SECONDS"])
-        # The dev function's memory size, which Lambda gives the function: the service then keeps to the same
-        # memory budget (MEMORY_LIMIT_MB's default) locally as it does there.
-        env.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(dev_memory_size()))
+        for name in ("MODEL_REFRESH_SECONDS", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"):
+            env.setdefault(name, s3.client_environment()[name])
         stdout: IO[bytes] | int | None = output
         if log_path is not None and output is None:
             log_path.parent.mkdir(parents=True, exist_ok=True)

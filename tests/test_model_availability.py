@@ -146,11 +146,12 @@ def test_missing_credentials_are_named_as_such(monkeypatch, scratch_bucket):
 
 
 @pytest.mark.parametrize("document, reason", [
+    (b"null", "must be a PFA object with 'input', 'output' and 'action', got null"),
     (b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
     (b'{"input": "double", "output": "double", "action": {"let": ' * 2000 + b"1" + b"}" * 2001,
      "nested too deeply"),
 ])
-def test_a_deep_document_is_refused_in_plain_words(serve, s3_client, scratch_bucket, document, reason):
+def test_a_deep_or_empty_document_is_refused_in_plain_words(serve, s3_client, scratch_bucket, document, reason):
     s3_client.put_object(Bucket=scratch_bucket, Key=KEY, Body=document)
     status, body = predict(serve())
     assert status == 503 and reason in body["error"]["message"]
