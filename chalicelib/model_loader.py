@@ -166,9 +166,10 @@ class ModelLoader:
         try:
             # A version that failed before is not fetched again until the object changes.
             stored, fetch_ms = self._fetch(unless_etag=getattr(self._last_error, "etag", None))
-            if stored is None:
+            if stored is None:  # still the version that failed: nothing new to say or to compile
                 assert self._last_error is not None
-                raise self._last_error
+                self._failed(self._last_error)
+                return
             try:
                 model = self._build(stored, fetch_ms)
             except VersionFailed as latest:

@@ -7,7 +7,8 @@ imported; every other module imports titus through here.
 Two guards are installed on titus's library the same way:
 
 - its regular expressions refuse back-references, patterns too large once their repetitions are
-  written out, and texts too long for the pattern (see :mod:`chalicelib.limits.regex_patterns`);
+  written out, texts too long for the pattern (see :mod:`chalicelib.limits.regex_patterns`), and a
+  search again at the place of an empty match, where titus's find-every-match loops never end;
 - :func:`check_time_in_user_functions` makes every call of a user function check the engine's
   timeout, as titus's loops already do, so recursion cannot run past it either.
 """
@@ -55,9 +56,27 @@ def _guarded_regexer_init(self: Any, haystack: Any, pattern: Any, code: int, nam
             raise titus_errors.PFARuntimeException(
                 f"text too long for this pattern: {len(haystack)} characters; {TOO_COSTLY}", code, name, pos)
     _regexer_init(self, haystack, pattern, code, name, pos)
+    self.guard = (code, name, pos, None)
+
+
+_regexer_search = titus_regex.Regexer.search
+
+
+def _guarded_search(self: Any, start: int) -> bool:
+    """titus's functions that find every match (re.count, re.findall, re.replaceall, ...) search again from
+    the end of the last match: after an empty match there, they would search at the same place forever."""
+    code, name, pos, previous_empty_match_at = self.guard
+    if start == previous_empty_match_at:
+        raise titus_errors.PFARuntimeException(
+            f"the pattern matches the empty string, on which {name} would never end", code, name, pos)
+    found = _regexer_search(self, start)
+    region = self.getRegion() if found else None
+    self.guard = (code, name, pos, region.end[0] if region is not None and region.beg[0] == region.end[0] else None)
+    return bool(found)
 
 
 titus_regex.Regexer.__init__ = _guarded_regexer_init  # type: ignore[method-assign]
+titus_regex.Regexer.search = _guarded_search  # type: ignore[method-assign]
 
 
 def check_time_in_user_functions(engine: Any) -> None:

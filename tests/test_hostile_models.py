@@ -151,6 +151,17 @@ def test_a_regular_expression_runs_only_on_a_text_its_pattern_can_search_in_boun
         assert "text too long for this pattern" in body["error"]["message"]
 
 
+@pytest.mark.parametrize("pattern", ["", "x*", "[0-9]*", "^", "(a|)"])
+def test_a_pattern_that_matches_the_empty_string_cannot_make_a_search_loop_forever(serve, pattern):
+    client, _ = serve()
+    assert post(client, "/models/caller_pattern/predict", {"text": "banana", "pattern": "an"})[1]["prediction"] == 2
+    status, body, _ = post(client, "/models/caller_pattern/predict", {"text": "hello", "pattern": pattern})
+    assert (status, body["error"]["code"]) == (422, "model_error")
+    assert "matches the empty string" in body["error"]["message"]
+    status, body, _ = post(client, "/models/caller_pattern/predict", {"text": "a" * 2000, "pattern": "(.*a){150}x"})
+    assert (status, body["error"]["code"]) == (422, "model_error") and "too long" in body["error"]["message"]
+
+
 def test_a_pattern_too_large_once_written_out_is_refused_at_load(serve, s3_client, bucket):
     huge = {"input": "string", "output": "boolean", "action": {"re.contains": ["input", {"string": "(a{100}){100}"}]}}
     s3_client.put_object(Bucket=bucket, Key="models/huge_regex.pfa", Body=json.dumps(huge))
