@@ -4,16 +4,18 @@ titus2 calls ``inspect.getargspec`` (removed in Python 3.11) and ``numpy.int`` (
 1.24, used by ``model.reg.gaussianProcess``). The shims are applied before titus is first
 imported; every other module imports titus through here.
 
-Two guards are installed on titus's library the same way:
+Guards are installed on titus's library the same way:
 
 - its regular expressions refuse back-references, patterns too large once their repetitions are
   written out, texts too long for the pattern (see :mod:`chalicelib.limits.regex_patterns`), and a
   search again at the place of an empty match, where titus's find-every-match loops never end;
 - :func:`check_time_in_user_functions` makes every call of a user function check the engine's
-  timeout, as titus's loops already do, so recursion cannot run past it either.
+  timeout, as titus's loops already do, so recursion cannot run past it either; so does every call
+  a library function makes of a function it was given (``a.map``, ``a.sortLT``, ...).
 """
 
 import inspect
+import sys
 from typing import Any
 
 import numpy
@@ -24,6 +26,7 @@ if "int" not in numpy.__dict__:
     numpy.int = int  # type: ignore[attr-defined]
 
 from titus import errors as titus_errors  # noqa: E402
+from titus import util as titus_util  # noqa: E402
 from titus.genpy import PFAEngine  # noqa: E402
 from titus.lib import regex as titus_regex  # noqa: E402
 
@@ -77,6 +80,24 @@ def _guarded_search(self: Any, start: int) -> bool:
 
 titus_regex.Regexer.__init__ = _guarded_regexer_init  # type: ignore[method-assign]
 titus_regex.Regexer.search = _guarded_search  # type: ignore[method-assign]
+
+
+def _check_time_in_callbacks() -> None:
+    """Library functions that call a function for each element (``a.map``, ``a.sortLT``, ``model.tree.*``,
+    ...) call it through ``titus.util.callfcn``, which each of their modules imported by name: one loop of
+    such calls, over an array built by doubling, can otherwise run for minutes."""
+    original = titus_util.callfcn
+
+    def callfcn(state: Any, scope: Any, fcn: Any, args: Any) -> Any:
+        state.checkTime()
+        return original(state, scope, fcn, args)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("titus") and getattr(module, "callfcn", None) is original:
+            module.callfcn = callfcn  # type: ignore[attr-defined]
+
+
+_check_time_in_callbacks()
 
 
 def check_time_in_user_functions(engine: Any) -> None:

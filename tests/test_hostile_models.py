@@ -88,6 +88,13 @@ def test_recursion_cannot_run_past_the_timeout(serve):
     assert post(client, "/models/fibonacci/predict", 10)[1]["prediction"] == 55
 
 
+def test_a_library_function_calling_back_cannot_run_past_the_timeout(serve):
+    client, _ = serve(MODEL_TIMEOUT_MS="300")
+    assert post(client, "/models/many_callbacks/predict", 3)[1]["prediction"] == 16.0
+    status, body, _ = post(client, "/models/many_callbacks/predict", 23)  # 8 million calls
+    assert (status, body["error"]["code"]) == (504, "model_timeout")
+
+
 def test_a_batch_has_one_deadline_and_every_record_comes_out_once(serve):
     client, _ = serve(MODEL_TIMEOUT_MS="300")
     started = time.monotonic()
