@@ -11,9 +11,9 @@ from chalicelib.wiring import LazyRuntime, build_runtime
 
 # The service's own logger (chalicelib.telemetry) writes the log lines; Chalice must not reconfigure it.
 app = Chalice(app_name="pfa-serving", configure_logs=False)
-runtime = LazyRuntime(lambda: build_runtime(os.environ))
 log = RequestLog()
 metrics = ServiceMetrics()
+runtime = LazyRuntime(lambda: build_runtime(os.environ, metrics=metrics))
 # Read at deploy time: the Chalice CLI imports this file with the stage's environment.
 KEY_REQUIRED = api_key_required(os.environ)
 

@@ -90,7 +90,7 @@ def stdout_records(capsys):
 def test_one_log_line_per_request(client, capsys):
     capsys.readouterr()
     response = post(client, "/predict", ROW1)
-    lines = [record for record in stdout_records(capsys) if "_aws" not in record]
+    lines = [record for record in stdout_records(capsys) if record.get("event") == "request"]
     assert len(lines) == 1
     line = lines[0]
     assert (line["event"], line["level"], line["service"]) == ("request", "INFO", "pfa-serving")
