@@ -56,6 +56,16 @@ def type_kind(schema: Schema) -> str:
     return schema if schema in PRIMITIVES else "ref"
 
 
+def resolved(schema: Schema, named: "NamedTypes", namespace: str) -> Tuple[Schema, str, bool]:
+    """(the schema with a named reference resolved, its kind, whether it was a reference)."""
+    schema = unwrap(schema)
+    kind = type_kind(schema)
+    if kind != "ref":
+        return schema, kind, False
+    target = named.resolve(schema if isinstance(schema, str) else schema["type"], namespace)
+    return target, type_kind(target), True
+
+
 def unwrap(schema: Schema) -> Schema:
     """``{"type": "double"}`` -> ``"double"``; ``{"type": [..]}`` -> ``[..]``."""
     while isinstance(schema, dict) and isinstance(schema.get("type"), (list, dict)):

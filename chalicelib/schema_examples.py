@@ -8,7 +8,7 @@ non-null member of a union).
 import json
 from typing import Any, Dict, Optional
 
-from .avro_schema import NamedTypes, Schema, type_kind, unwrap
+from .avro_schema import NamedTypes, Schema, resolved, type_kind, unwrap
 
 EXAMPLE_REQUEST = "example_request"
 
@@ -32,13 +32,9 @@ class _Example:
         self.keys = keys
 
     def make(self, schema: Schema, namespace: str, depth: int) -> Any:
-        schema = unwrap(schema)
-        kind = type_kind(schema)
-        if kind == "ref":
-            schema = self.named.resolve(schema if isinstance(schema, str) else schema["type"], namespace)
-            kind = type_kind(schema)
-            if depth > 3:
-                return None
+        schema, kind, was_reference = resolved(schema, self.named, namespace)
+        if was_reference and depth > 3:
+            return None
         if kind in _PRIMITIVE_EXAMPLES:
             return _PRIMITIVE_EXAMPLES[kind]
         if kind == "union":

@@ -9,7 +9,7 @@ found again.
 import random
 from typing import Any, Dict, List, Optional
 
-from .avro_schema import NamedTypes, Schema, type_kind, unwrap
+from .avro_schema import NamedTypes, Schema, resolved, type_kind, unwrap
 
 _INT_EDGES = [0, 1, -1, 2, 7, -13, 255, 2 ** 31 - 1, -(2 ** 31)]
 _LONG_EDGES = _INT_EDGES + [2 ** 53, 2 ** 63 - 1, -(2 ** 63)]
@@ -37,11 +37,7 @@ class _Maker:
         self.key_types = key_types
 
     def make(self, schema: Schema, namespace: str, depth: int) -> Any:
-        schema = unwrap(schema)
-        kind = type_kind(schema)
-        if kind == "ref":
-            schema = self.named.resolve(schema if isinstance(schema, str) else schema["type"], namespace)
-            kind = type_kind(schema)
+        schema, kind, _ = resolved(schema, self.named, namespace)
         rng = self.rng
         if kind == "null":
             return None

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from chalice_local import call, free_port
+from chalice_local import call, copy_project, free_port
 
 PROJECT = Path(__file__).parent.parent
 SECTION = "## From scikit-learn to a live endpoint"
@@ -30,15 +29,7 @@ def walkthrough() -> str:
 @pytest.fixture
 def project_copy(tmp_path):
     """The tracked files, as a fresh clone has them, sharing this checkout's virtual environment."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=PROJECT, capture_output=True,
-                           text=True, check=True).stdout.split()
-    copy = tmp_path / "project"
-    for name in files:
-        if (PROJECT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(PROJECT / name, copy / name)
-    (copy / ".venv").symlink_to(Path(sys.executable).parent.parent)
-    return copy
+    return copy_project(tmp_path / "project")
 
 
 def healthy(port: int) -> bool:
