@@ -1,0 +1,658 @@
+"""PFA's core forms as Python statements: the visitor over titus's type-checked contexts.
+
+titus walks a document with a task that is handed each form's context after its parts; our task
+(:class:`KeepContexts`) returns the context itself, so the result is a typed tree. :class:`CodeGen`
+writes it out: every PFA expression becomes a Python expression, with the statements it needs
+(``if``, loops, temporaries) written before it. Variables are plain locals; library calls are
+whatever :mod:`chalicelib.compiler.library` emits for the concrete types, else a direct call of
+titus's own implementation.
+"""
+
+import json
+import math
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+
+from titus import pfaast as ast
+from titus.datatype import AvroUnion, jsonDecoder
+from titus.fcn import LibFcn
+
+from . import runtime
+from .errors import Unsupported
+from .library import Namespace, Site, lookup
+from .source import Names, Writer
+
+# Names titus defines in the action's scope (and begin's and end's, where they exist).
+ENGINE_SYMBOLS = ("input", "name", "instance", "metadata", "actionsStarted", "actionsFinished", "version")
+
+
+class KeepContexts(ast.Task):
+    """A titus task that keeps each form's type-checked context as the result of walking it."""
+
+    def __call__(self, context: Any, engineOptions: Any = None) -> Any:
+        return context
+
+
+class Scope:
+    def __init__(self, parent: Optional["Scope"]) -> None:
+        self.parent = parent
+        self.names: Dict[str, str] = {}
+
+    def find(self, name: str) -> Optional[str]:
+        scope: Optional[Scope] = self
+        while scope is not None:
+            if name in scope.names:
+                return scope.names[name]
+            scope = scope.parent
+        return None
+
+
+class CodeGen:
+    """Writes the Python of one engine's functions; see :func:`chalicelib.compiler.program`."""
+
+    def __init__(self, namespace: Namespace, assigned: Set[str], cell_index: Dict[str, int],
+                 pool_index: Dict[str, int], user_functions: Dict[str, str]) -> None:
+        self.namespace = namespace
+        self.names = Names()
+        self.assigned = assigned  # PFA names that some 'set' or 'for' step assigns
+        self.cell_index = cell_index
+        self.pool_index = pool_index
+        self.user_functions = user_functions  # "u.name" -> generated name
+        self.stable: Set[str] = set()  # generated names that are assigned once
+        self.scope = Scope(None)
+        self.delegated: Set[str] = set()
+        self._visit: Dict[type, Callable[[Any, Writer], str]] = {
+            ast.LiteralNull.Context: lambda c, w: "None",
+            ast.LiteralBoolean.Context: lambda c, w: "True" if c.value else "False",
+            ast.LiteralInt.Context: lambda c, w: self.number(int(c.value)),
+            ast.LiteralLong.Context: lambda c, w: self.number(int(c.value)),
+            ast.LiteralFloat.Context: lambda c, w: self.number(float(c.value)),
+            ast.LiteralDouble.Context: lambda c, w: self.number(float(c.value)),
+            ast.LiteralString.Context: lambda c, w: self.const(c.value),
+            ast.LiteralBase64.Context: lambda c, w: self.const(c.value),
+            ast.Literal.Context: lambda c, w: self.const(jsonDecoder(c.retType, json.loads(c.value))),
+            ast.Ref.Context: self.ref,
+            ast.NewObject.Context: self.new_object,
+            ast.NewArray.Context: self.new_array,
+            ast.Do.Context: self.do,
+            ast.Let.Context: self.let,
+            ast.SetVar.Context: self.set_var,
+            ast.AttrGet.Context: self.attr_get,
+            ast.AttrTo.Context: self.attr_to,
+            ast.CellGet.Context: self.cell_get,
+            ast.CellTo.Context: self.cell_to,
+            ast.PoolGet.Context: self.pool_get,
+            ast.PoolTo.Context: self.pool_to,
+            ast.PoolDel.Context: self.pool_del,
+            ast.If.Context: self.if_,
+            ast.Cond.Context: self.cond,
+            ast.While.Context: self.while_,
+            ast.DoUntil.Context: self.do_until,
+            ast.For.Context: self.for_,
+            ast.Foreach.Context: self.foreach,
+            ast.Forkeyval.Context: self.forkeyval,
+            ast.CastBlock.Context: self.cast,
+            ast.Upcast.Context: self.upcast,
+            ast.IfNotNull.Context: self.if_not_null,
+            ast.Doc.Context: lambda c, w: "None",
+            ast.Error.Context: self.error,
+            ast.Try.Context: self.try_,
+            ast.Log.Context: self.log,
+            ast.Call.Context: self.call,
+            ast.CallUserFcn.Context: self.call_user_dynamic,
+            ast.FcnDef.Context: self.inline_function,
+            ast.FcnRef.Context: self.function_ref,
+            ast.FcnRefFill.Context: self.function_ref_fill,
+        }
+
+    # ---------------------------------------------------------------- helpers
+
+    def const(self, value: Any) -> str:
+        name = self.namespace.bind(value, "k")
+        self.stable.add(name)
+        return name
+
+    def helper(self, value: Any) -> str:
+        return self.namespace.bind(value, "h")
+
+    def number(self, value: Any) -> str:
+        if isinstance(value, float) and not math.isfinite(value):
+            return self.const(value)
+        if isinstance(value, float) and value == 0.0 and math.copysign(1.0, value) < 0:
+            return "(-0.0)"
+        text = repr(value)
+        return text if not text.startswith("-") else f"({text})"
+
+    def is_stable(self, code: str) -> bool:
+        if code in ("None", "True", "False") or code in self.stable:
+            return True
+        try:
+            float(code.strip("()"))
+            return True
+        except ValueError:
+            return False
+
+    def expr(self, context: Any, out: Writer) -> str:
+        visit = self._visit.get(type(context))
+        if visit is None:
+            raise Unsupported(f"the form {type(context).__qualname__.split('.')[0]} is not compiled")
+        return visit(context, out)
+
+    def exprs(self, contexts: Sequence[Any], out: Writer) -> List[str]:
+        """Each context's expression, evaluated once each and in order, whatever statements they need."""
+        codes: List[str] = []
+        for context in contexts:
+            part = out.collect()
+            code = self.expr(context, part)
+            if part.lines:
+                for index, earlier in enumerate(codes):
+                    if not self.is_stable(earlier):
+                        codes[index] = self.bind(earlier, out)
+                out.extend(part)
+            codes.append(code)
+        return codes
+
+    def bind(self, code: str, out: Writer) -> str:
+        name = out.temp()
+        out.line(f"{name} = {code}")
+        self.stable.add(name)
+        return name
+
+    def statement(self, code: str, out: Writer) -> None:
+        """An expression whose value is not used: written only if evaluating it can do or raise anything."""
+        if not (self.is_stable(code) or code.isidentifier()):
+            out.line(code)
+
+    def sequence(self, contexts: Sequence[Any], out: Writer) -> str:
+        """A block's expressions in a new scope; the value is the last one's."""
+        self.scope = Scope(self.scope)
+        try:
+            last = "None"
+            for index, context in enumerate(contexts):
+                code = self.expr(context, out)
+                if index < len(contexts) - 1:
+                    self.statement(code, out)
+                else:
+                    last = code
+            if not self.is_stable(last) and contexts:
+                last = self.bind(last, out)
+            return last
+        finally:
+            assert self.scope.parent is not None
+            self.scope = self.scope.parent
+
+    def declare(self, name: str) -> str:
+        python_name = self.names.new("v")
+        self.scope.names[name] = python_name
+        if name not in self.assigned:
+            self.stable.add(python_name)
+        return python_name
+
+    def check_time(self, out: Writer) -> None:
+        out.line("if _perf() > _clock.deadline: _clock.expired()")
+
+    # ---------------------------------------------------------------- values and variables
+
+    def ref(self, context: Any, out: Writer) -> str:
+        found = self.scope.find(context.name)
+        if found is None:
+            raise Unsupported("a variable is referred to outside its scope")
+        return found
+
+    def new_object(self, context: Any, out: Writer) -> str:
+        keys = list(context.fields.keys())
+        codes = self.exprs([context.fields[key] for key in keys], out)
+        return "{" + ", ".join(f"{self.const(key)}: {code}" for key, code in zip(keys, codes, strict=True)) + "}"
+
+    def new_array(self, context: Any, out: Writer) -> str:
+        return "[" + ", ".join(self.exprs(context.items, out)) + "]"
+
+    def do(self, context: Any, out: Writer) -> str:
+        return self.sequence(context.exprs, out)
+
+    def let(self, context: Any, out: Writer) -> str:
+        codes = self.exprs([expr for _, _, expr in context.nameTypeExpr], out)
+        for (name, _, _), code in zip(context.nameTypeExpr, codes, strict=True):
+            out.line(f"{self.declare(name)} = {code}")
+        return "None"
+
+    def set_var(self, context: Any, out: Writer) -> str:
+        codes = self.exprs([expr for _, _, expr in context.nameTypeExpr], out)
+        targets = [self.scope.find(name) for name, _, _ in context.nameTypeExpr]
+        if any(target is None for target in targets):
+            raise Unsupported("a variable is set outside its scope")
+        if len(codes) > 1:
+            codes = [code if self.is_stable(code) else self.bind(code, out) for code in codes]
+        for target, code in zip(targets, codes, strict=True):
+            out.line(f"{target} = {code}")
+        return "None"
+
+    # ---------------------------------------------------------------- paths, cells, pools
+
+    def path_parts(self, path: Sequence[Any]) -> List[Tuple[str, Any]]:
+        parts: List[Tuple[str, Any]] = []
+        for step in path:
+            if isinstance(step, ast.ArrayIndex):
+                parts.append(("array", step.i))
+            elif isinstance(step, ast.MapIndex):
+                parts.append(("map", step.k))
+            elif isinstance(step, ast.RecordIndex):
+                parts.append(("record", step.f))
+            else:
+                raise Unsupported("a path step of an unknown kind")
+        return parts
+
+    def walk_path(self, base: str, path: Sequence[Any], array_code: int, map_code: int, fcn_name: str,
+                  out: Writer, leading: Sequence[Any] = ()) -> str:
+        parts = self.path_parts(path)
+        index_contexts = [part for kind, part in parts if kind != "record"]
+        codes = self.exprs([*leading, *index_contexts], out)
+        leading_codes, index_codes = codes[:len(leading)], iter(codes[len(leading):])
+        if leading_codes:
+            base = leading_codes[0]
+        item = self.helper(runtime.item)
+        for kind, part in parts:
+            if kind == "record":
+                base = f"{base}[{self.const(part)}]"
+            else:
+                base = f"{item}({base}, {next(index_codes)}, {array_code}, {map_code}, {self.const(fcn_name)})"
+        return base
+
+    def path_list(self, path: Sequence[Any], out: Writer, extra: Sequence[Any] = ()) -> Tuple[str, List[str]]:
+        """The path as a Python list expression (record fields as constants), and ``extra``'s codes after it."""
+        parts = self.path_parts(path)
+        index_contexts = [part for kind, part in parts if kind != "record"]
+        codes = self.exprs([*index_contexts, *extra], out)
+        index_codes = iter(codes[:len(index_contexts)])
+        items = [self.const(part) if kind == "record" else next(index_codes) for kind, part in parts]
+        return "[" + ", ".join(items) + "]", codes[len(index_contexts):]
+
+    def is_function(self, context: Any) -> bool:
+        return isinstance(context, (ast.FcnDef.Context, ast.FcnRef.Context, ast.FcnRefFill.Context))
+
+    def attr_get(self, context: Any, out: Writer) -> str:
+        return self.walk_path("", context.path, 2000, 2001, "attr", out, leading=[context.expr])
+
+    def attr_to(self, context: Any, out: Writer) -> str:
+        base = self.exprs([context.expr], out)[0]
+        if not self.is_stable(base):
+            base = self.bind(base, out)
+        path, (to,) = self.path_list(context.path, out, extra=[context.to])
+        return (f"{self.helper(runtime.update)}({base}, {path}, {to}, {self.is_function(context.to)}, "
+                f"2002, 2003, {self.const('attr-to')})")
+
+    def cell_get(self, context: Any, out: Writer) -> str:
+        base = f"_cells[{self.cell_index[context.cell]}]"
+        return self.walk_path(base, context.path, 2004, 2005, "cell", out)
+
+    def cell_to(self, context: Any, out: Writer) -> str:
+        cell = f"_cells[{self.cell_index[context.cell]}]"
+        path, (to,) = self.path_list(context.path, out, extra=[context.to])
+        if not context.path:
+            value = f"{to}({cell})" if self.is_function(context.to) else to
+        else:
+            value = (f"{self.helper(runtime.update)}({cell}, {path}, {to}, {self.is_function(context.to)}, "
+                     f"2006, 2007, {self.const('cell-to')})")
+        result = self.bind(value, out)
+        out.line(f"{cell} = {result}")
+        return result
+
+    def pool_get(self, context: Any, out: Writer) -> str:
+        base = f"_pools[{self.pool_index[context.pool]}]"
+        return self.walk_path(base, context.path, 2008, 2009, "pool", out)
+
+    def pool_to(self, context: Any, out: Writer) -> str:
+        pool = f"_pools[{self.pool_index[context.pool]}]"
+        path, (to, init) = self.path_list(context.path, out, extra=[context.to, context.init])
+        return f"{self.helper(runtime.pool_update)}({pool}, {path}, {to}, {self.is_function(context.to)}, {init})"
+
+    def pool_del(self, context: Any, out: Writer) -> str:
+        key = self.exprs([context.dell], out)[0]
+        return f"{self.helper(runtime.pool_delete)}(_pools[{self.pool_index[context.pool]}], {key})"
+
+    # ---------------------------------------------------------------- control flow
+
+    def branch(self, contexts: Sequence[Any], result: Optional[str], out: Writer) -> None:
+        value = self.sequence(contexts, out)
+        if result is not None:
+            out.line(f"{result} = {value}")
+
+    def if_(self, context: Any, out: Writer) -> str:
+        predicate = self.expr(context.predicate, out)
+        result = out.temp() if context.elseClause is not None else None
+        with out.block(f"if {predicate}:"):
+            self.branch(context.thenClause, result, out)
+        if context.elseClause is not None:
+            with out.block("else:"):
+                self.branch(context.elseClause, result, out)
+            assert result is not None
+            self.stable.add(result)
+            return result
+        return "None"
+
+    def cond(self, context: Any, out: Writer) -> str:
+        blocks = list(context.walkBlocks)
+        result = out.temp() if context.complete else None
+        conditional, otherwise = (blocks[:-1], blocks[-1]) if context.complete else (blocks, None)
+        opened = 0
+        for index, block in enumerate(conditional):
+            # A later predicate that needs statements nests under the 'else' of the one before.
+            part = Writer(out.names, out.indent + (1 if index > 0 else 0))
+            predicate = self.expr(block.pred, part)
+            if index == 0:
+                out.extend(part)
+                header = f"if {predicate}:"
+            elif part.lines:
+                out.line("else:")
+                out.indent += 1
+                opened += 1
+                out.extend(part)
+                header = f"if {predicate}:"
+            else:
+                header = f"elif {predicate}:"
+            with out.block(header):
+                self.branch(block.exprs, result, out)
+        if otherwise is not None:
+            with out.block("else:"):
+                self.branch(otherwise.exprs, result, out)
+        out.indent -= opened
+        if result is not None:
+            self.stable.add(result)
+            return result
+        return "None"
+
+    def loop_predicate(self, context: Any, out: Writer) -> str:
+        self.scope = Scope(self.scope)
+        try:
+            return self.expr(context, out)
+        finally:
+            assert self.scope.parent is not None
+            self.scope = self.scope.parent
+
+    def while_(self, context: Any, out: Writer) -> str:
+        with out.block("while True:"):
+            predicate = self.loop_predicate(context.predicate, out)
+            out.line(f"if not {predicate}: break")
+            self.check_time(out)
+            self.statement(self.sequence(context.loopBody, out), out)
+        return "None"
+
+    def do_until(self, context: Any, out: Writer) -> str:
+        with out.block("while True:"):
+            self.check_time(out)
+            self.statement(self.sequence(context.loopBody, out), out)
+            predicate = self.loop_predicate(context.predicate, out)
+            out.line(f"if {predicate}: break")
+        return "None"
+
+    def for_(self, context: Any, out: Writer) -> str:
+        self.scope = Scope(self.scope)
+        try:
+            codes = self.exprs([expr for _, _, expr in context.initNameTypeExpr], out)
+            for (name, _, _), code in zip(context.initNameTypeExpr, codes, strict=True):
+                out.line(f"{self.declare(name)} = {code}")
+            with out.block("while True:"):
+                predicate = self.loop_predicate(context.predicate, out)
+                out.line(f"if not {predicate}: break")
+                self.check_time(out)
+                self.statement(self.sequence(context.loopBody, out), out)
+                steps = self.exprs([expr for _, _, expr in context.stepNameTypeExpr], out)
+                steps = [code if self.is_stable(code) else self.bind(code, out) for code in steps]
+                for (name, _, _), code in zip(context.stepNameTypeExpr, steps, strict=True):
+                    out.line(f"{self.scope.find(name)} = {code}")
+        finally:
+            assert self.scope.parent is not None
+            self.scope = self.scope.parent
+        return "None"
+
+    def foreach(self, context: Any, out: Writer) -> str:
+        array = self.expr(context.objExpr, out)
+        self.scope = Scope(self.scope)
+        try:
+            item = self.names.new("v")
+            self.scope.names[context.name] = item
+            with out.block(f"for {item} in {array}:"):
+                self.check_time(out)
+                self.statement(self.sequence(context.loopBody, out), out)
+        finally:
+            assert self.scope.parent is not None
+            self.scope = self.scope.parent
+        return "None"
+
+    def forkeyval(self, context: Any, out: Writer) -> str:
+        mapping = self.expr(context.objExpr, out)
+        self.scope = Scope(self.scope)
+        try:
+            key, value = self.names.new("v"), self.names.new("v")
+            self.scope.names[context.forkey] = key
+            self.scope.names[context.forval] = value
+            with out.block(f"for {key}, {value} in {mapping}.items():"):
+                self.check_time(out)
+                self.statement(self.sequence(context.loopBody, out), out)
+        finally:
+            assert self.scope.parent is not None
+            self.scope = self.scope.parent
+        return "None"
+
+    # ---------------------------------------------------------------- types
+
+    def cast(self, context: Any, out: Writer) -> str:
+        value = self.expr(context.expr, out)
+        if not self.is_stable(value):
+            value = self.bind(value, out)
+        from_union = isinstance(context.exprType, AvroUnion)
+        result = None if context.partial else out.temp()
+        opened = 0
+        for index, (case, _) in enumerate(context.cases):
+            decoder = self.helper(runtime.cast_decoder(case.toType, from_union))
+            decoded = out.temp()
+            if index > 0:
+                out.line("else:")
+                out.indent += 1
+                opened += 1
+            out.line(f"{decoded} = {decoder}({value})")
+            with out.block(f"if {decoded} is not _NO_MATCH:"):
+                self.scope = Scope(self.scope)
+                try:
+                    self.scope.names[case.name] = decoded
+                    if case.name not in self.assigned:
+                        self.stable.add(decoded)
+                    self.branch(case.clause, result, out)
+                finally:
+                    assert self.scope.parent is not None
+                    self.scope = self.scope.parent
+        if result is not None:
+            out.line("else:")
+            out.line(f"    {result} = None")
+        out.indent -= opened
+        if result is not None:
+            self.stable.add(result)
+            return result
+        return "None"
+
+    def upcast(self, context: Any, out: Writer) -> str:
+        code = self.expr(context.expr, out)
+        if isinstance(context.retType, AvroUnion) and not isinstance(context.originalType, AvroUnion):
+            for member in context.retType.types:
+                if member.accepts(context.originalType):
+                    return f"{self.helper(runtime.wrap_union)}({code}, {self.const(member.name)})"
+            raise Unsupported("an upcast to a union none of whose types accepts the value")
+        return code
+
+    def if_not_null(self, context: Any, out: Writer) -> str:
+        codes = self.exprs([expr for _, _, expr in context.symbolTypeResult], out)
+        codes = [code if self.is_stable(code) else self.bind(code, out) for code in codes]
+        result = out.temp() if context.elseClause is not None else None
+        test = " and ".join(f"{code} is not None" for code in codes) or "True"
+        with out.block(f"if {test}:"):
+            self.scope = Scope(self.scope)
+            try:
+                untag = self.helper(runtime.untag)
+                for (name, avro_type, _), code in zip(context.symbolTypeResult, codes, strict=True):
+                    tag = self.const(runtime.expected_tag(avro_type))
+                    out.line(f"{self.declare(name)} = {untag}({code}, {tag})")
+                self.branch(context.thenClause, result, out)
+            finally:
+                assert self.scope.parent is not None
+                self.scope = self.scope.parent
+        if context.elseClause is not None:
+            with out.block("else:"):
+                self.branch(context.elseClause, result, out)
+            assert result is not None
+            self.stable.add(result)
+            return result
+        return "None"
+
+    # ---------------------------------------------------------------- errors and logs
+
+    def error(self, context: Any, out: Writer) -> str:
+        code = "None" if context.code is None else self.number(int(context.code))
+        out.line(f"{self.helper(runtime.raise_user_error)}({self.const(context.message)}, {code})")
+        return "None"
+
+    def try_(self, context: Any, out: Writer) -> str:
+        result = out.temp()
+        error = out.temp()
+        with out.block("try:"):
+            self.branch(context.exprs, result, out)
+        with out.block("except _MemoryError:"):
+            out.line("raise")
+        with out.block(f"except Exception as {error}:"):
+            filter_ = "None" if context.filter is None else self.const(list(context.filter))
+            out.line(f"if not {self.helper(runtime.absorbed)}({error}, {filter_}): raise")
+            out.line(f"{result} = None")
+        self.stable.add(result)
+        return result
+
+    def log(self, context: Any, out: Writer) -> str:
+        codes = self.exprs([expr for _, expr in context.exprTypes], out)
+        namespace = "None" if context.namespace is None else self.const(context.namespace)
+        return f"_log([{', '.join(codes)}], {namespace})"
+
+    # ---------------------------------------------------------------- calls and functions
+
+    def call(self, context: Any, out: Writer) -> str:
+        args = self.exprs(context.args, out)
+        name = context.fcn.name
+        if name in self.user_functions:
+            return f"{self.user_functions[name]}({', '.join(args)})"
+        if name is None or not isinstance(context.fcn, LibFcn):
+            raise Unsupported("a call of something that is neither a library nor a user function")
+        emitter = lookup(name)
+        if emitter is not None:
+            site = Site(name, list(context.paramTypes), context.retType, args, context.pos, self.namespace)
+            code = emitter(site)
+            if code is not None:
+                return code
+        return self.delegate(context.fcn, list(context.paramTypes), context.retType, args, context.args)
+
+    def delegate(self, fcn: Any, param_types: List[Any], ret_type: Any, args: List[str],
+                 arg_contexts: Sequence[Any]) -> str:
+        """A call of titus's own implementation, for a function or a signature not written natively."""
+        if type(fcn).genpy is not LibFcn.genpy:
+            raise Unsupported(f"{fcn.name} is written inline by titus and has no native version here")
+        self.delegated.add(fcn.name)
+        types = self.const([json.loads(repr(t)) for t in [*param_types, ret_type]])
+        wrapped = []
+        for code, context, param_type in zip(args, arg_contexts, param_types, strict=True):
+            if self.is_function(context):
+                arity = len(param_type.params)
+                wrapped.append(f"{self.helper(runtime.titus_callable)}({code}, {arity})")
+            else:
+                wrapped.append(code)
+        return f"{self.helper(fcn)}(_state, _scope, None, {types}{''.join(', ' + a for a in wrapped)})"
+
+    def call_user_dynamic(self, context: Any, out: Writer) -> str:
+        codes = self.exprs([context.name, *context.args], out)
+        table = "{" + ", ".join(f"{self.const(symbol)}: {self.user_functions['u.' + symbol]}"
+                                for symbol in context.nameToFcn) + "}"
+        return f"{table}[{codes[0]}]({', '.join(codes[1:])})"
+
+    def function_body(self, header_name: str, param_names: Sequence[str], body: Sequence[Any], out: Writer) -> None:
+        """``def header_name(params): ...`` for a PFA function's parameters and body."""
+        self.scope = Scope(self.scope)
+        try:
+            params = [self.declare(name) for name in param_names]
+            with out.block(f"def {header_name}({', '.join(params)}):"):
+                self.check_time(out)
+                value = self.sequence(body, out)
+                out.line(f"return {value}")
+        finally:
+            assert self.scope.parent is not None
+            self.scope = self.scope.parent
+
+    def inline_function(self, context: Any, out: Writer) -> str:
+        name = self.names.new("g")
+        self.function_body(name, context.paramNames, context.exprs, out)
+        self.stable.add(name)
+        return name
+
+    def function_ref(self, context: Any, out: Writer) -> str:
+        name = context.fcn.name
+        if name in self.user_functions:
+            return self.user_functions[name]
+        return self.library_function_value(context.fcn, context.fcnType, out)
+
+    def library_function_value(self, fcn: Any, fcn_type: Any, out: Writer) -> str:
+        """A library function passed as a value: a local function calling it for the given parameter types."""
+        params = [self.names.new("a") for _ in fcn_type.params]
+        emitter = lookup(fcn.name)
+        code = None
+        if emitter is not None:
+            code = emitter(Site(fcn.name, list(fcn_type.params), fcn_type.ret, params, None, self.namespace))
+        if code is None:
+            raise Unsupported(f"{fcn.name} is passed as a function and has no native version here")
+        name = self.names.new("g")
+        with out.block(f"def {name}({', '.join(params)}):"):
+            out.line(f"return {code}")
+        self.stable.add(name)
+        return name
+
+    def function_ref_fill(self, context: Any, out: Writer) -> str:
+        filled = dict(context.argTypeResult)
+        fill_codes = self.exprs([filled[name][1] for name in context.originalParamNames if name in filled], out)
+        fill_codes = [code if self.is_stable(code) else self.bind(code, out) for code in fill_codes]
+        fills = iter(fill_codes)
+        params: List[str] = []
+        args: List[str] = []
+        for name in context.originalParamNames:
+            if name in filled:
+                args.append(next(fills))
+            else:
+                param = self.names.new("a")
+                params.append(param)
+                args.append(param)
+        target = context.fcn.name
+        if target in self.user_functions:
+            call = f"{self.user_functions[target]}({', '.join(args)})"
+        else:
+            unfilled = iter(context.fcnType.params)
+            full_types = [filled[name][0] if name in filled else next(unfilled) for name in context.originalParamNames]
+            emitter = lookup(target)
+            code = None
+            if emitter is not None:
+                code = emitter(Site(target, full_types, context.fcnType.ret, args, None, self.namespace))
+            if code is None:
+                raise Unsupported(f"{target} is partly applied (fill) and has no native version here")
+            call = code
+        name = self.names.new("g")
+        with out.block(f"def {name}({', '.join(params)}):"):
+            out.line(f"return {call}")
+        self.stable.add(name)
+        return name
+
+
+def assigned_names(document: Any) -> Set[str]:
+    """Every variable name some ``set`` or ``for`` step of the document assigns."""
+    found: Set[str] = set()
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in ("set", "step"):
+                target = node.get(key)
+                if isinstance(target, dict):
+                    found.update(target.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
