@@ -1,4 +1,4 @@
-"""The PFA engine wrapper: the only module that runs titus.
+"""The PFA engine wrapper: titus, or the compiled engine where it gives titus's answers.
 
 :meth:`PfaModel.compile` turns a parsed PFA document into a model that scores
 records already validated by :mod:`chalicelib.validation`. titus's own input
@@ -8,9 +8,10 @@ to numbers and drops unknown fields.
 
 import threading
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .avro_schema import SchemaError
+from .compiler.choice import CHECK_BUDGET_MS, TITUS, EngineChoice, EngineRefused, choose_engine
 from .errors import ModelError, ModelLoadError, ModelTimeout, ServiceError
 from .limits.deadline import Deadline
 from .limits.memory import give_back
@@ -47,6 +48,10 @@ class PfaModel:
 
     def __init__(self, engine: Any, document: Dict[str, Any], timeout_ms: Optional[int] = None) -> None:
         self._engine = engine
+        self._document = document
+        self._action: Callable[[Any], Any] = lambda datum: engine.action(datum, check=False)
+        self._set_timeout: Callable[[float], None] = lambda timeout_ms: set_action_timeout(engine, timeout_ms)
+        self.engine = EngineChoice(TITUS, "the compiled engine was not considered")
         self.timeout_ms = timeout_ms or DEFAULT_TIMEOUT_MS
         self._lock = threading.Lock()
         config = engine.config
@@ -91,6 +96,25 @@ class PfaModel:
             raise ModelLoadError(f"the PFA document's 'begin' failed: {_one_line(error)}") from None
         return model
 
+    def choose_engine(self, preference: str, check_inputs: List[Any]) -> EngineChoice:
+        """Serve on the compiled engine if ``preference`` and the check on ``check_inputs`` allow; see
+        :mod:`chalicelib.compiler.choice`. ``PFA_ENGINE=compiled`` that cannot be met is a ModelLoadError."""
+        try:
+            choice = choose_engine(self._document, preference, check_inputs,
+                                   budget_ms=min(CHECK_BUDGET_MS, self.timeout_ms / 10))
+        except EngineRefused as why:
+            raise ModelLoadError(f"PFA_ENGINE is 'compiled' but {why}") from None
+        if choice.compiled is not None:
+            serving = choice.compiled.instance()
+            try:
+                serving.begin()
+            except Exception as error:
+                raise ModelLoadError(f"the PFA document's 'begin' failed: {_one_line(error)}") from None
+            self._action = serving.action
+            self._set_timeout = serving.set_timeout
+        self.engine = choice
+        return choice
+
     def score(self, datum: Any, deadline: Optional[Deadline] = None) -> Any:
         """Score one validated datum by ``deadline`` (default: the timeout the model was compiled with).
 
@@ -105,10 +129,10 @@ class PfaModel:
         try:
             if deadline.expired:
                 raise ModelTimeout(f"the time budget ({deadline.budget_ms:.0f} ms) ran out before the model started")
-            set_action_timeout(self._engine, deadline.remaining_ms())
+            self._set_timeout(deadline.remaining_ms())
             started = time.perf_counter()
             try:
-                return self._engine.action(datum, check=False)
+                return self._action(datum)
             finally:
                 deadline.engine_ms += (time.perf_counter() - started) * 1000
         except titus_errors.PFATimeoutException:

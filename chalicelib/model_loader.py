@@ -89,13 +89,15 @@ class ModelLoader:
     """
 
     def __init__(self, store: ModelStore, key: str, name: str, *, timeout_ms: Optional[int] = None,
-                 retry_min_seconds: float = 1.0, retry_max_seconds: float = 60.0, refresh_seconds: float = 0.0,
+                 engine: str = "auto", retry_min_seconds: float = 1.0, retry_max_seconds: float = 60.0,
+                 refresh_seconds: float = 0.0,
                  missing_is_not_found: bool = False, clock: Callable[[], float] = time.monotonic,
                  background: Background = in_thread, on_event: EventSink = _ignore) -> None:
         self.name = name
         self._store = store
         self._key = key
         self._timeout_ms = timeout_ms
+        self._engine = engine
         self._retry_min = retry_min_seconds
         self._retry_max = retry_max_seconds
         self._refresh = refresh_seconds
@@ -331,7 +333,7 @@ class ModelLoader:
         started = time.perf_counter()
         before = resident_bytes()
         try:
-            served = compile_served(stored.data, self._key, self._timeout_ms)
+            served = compile_served(stored.data, self._key, self._timeout_ms, self._engine)
         except ModelLoadError as error:
             raise VersionFailed(str(error), etag=stored.etag, version=stored.version) from None
         except MemoryError:

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from .avro_schema import SchemaError
+from .compiler.choice import AUTO, TITUS
 from .documents import parse_document
 from .engine import PfaModel
-from .errors import ModelError, ModelLoadError, ModelMemoryExceeded
+from .errors import ModelError, ModelLoadError, ModelMemoryExceeded, ServiceError
 from .limits.deadline import Deadline
 from .limits.memory import give_back
 from .output_encoding import compile_encoder
 from .schema_examples import EXAMPLE_REQUEST, example_request
+from .schema_samples import sample_requests
 from .validation import compile_validator
 
 INPUT_KEYS = "input_keys"
@@ -27,6 +29,8 @@ INPUT_TYPES = "input_types"
 # Metadata the service reads for itself; GET /model shows what it means (input_keys, example_request),
 # not the raw text again.
 SERVICE_METADATA = (INPUT_KEYS, INPUT_TYPES, EXAMPLE_REQUEST)
+# Generated requests the compiled engine must answer as titus does before it serves (within a time budget).
+CHECK_SAMPLES = 64
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class ServedModel:
         if self.model.doc is not None:
             described["doc"] = self.model.doc
         described.update({
+            "engine": self.model.engine.describe(),
             "metadata": {key: value for key, value in self.model.metadata.items() if key not in SERVICE_METADATA},
             "input_schema": self.model.input_schema,
             "output_schema": self.model.output_schema,
@@ -75,8 +80,11 @@ class ServedModel:
         return described
 
 
-def compile_served(data: bytes, key: str, timeout_ms: Optional[int] = None) -> ServedModel:
-    """Parse (JSON, or YAML by the key's suffix) and compile; raises ModelLoadError with a one-line reason."""
+def compile_served(data: bytes, key: str, timeout_ms: Optional[int] = None, engine: str = AUTO) -> ServedModel:
+    """Parse (JSON, or YAML by the key's suffix) and compile; raises ModelLoadError with a one-line reason.
+
+    ``engine`` is ``PFA_ENGINE``: which engine may serve (see :mod:`chalicelib.compiler.choice`).
+    """
     model = PfaModel.compile(parse_document(data, key), timeout_ms=timeout_ms)
     input_keys = _input_keys(model.metadata)
     input_types = _input_types(model.metadata, input_keys)
@@ -84,14 +92,35 @@ def compile_served(data: bytes, key: str, timeout_ms: Optional[int] = None) -> S
         validate = compile_validator(model.input_schema, map_keys=input_keys, map_types=input_types)
     except SchemaError as error:
         raise ModelLoadError(f"metadata.{INPUT_TYPES} does not fit the input type: {error}") from None
+    example = example_request(model.input_schema, model.metadata, input_keys)
+    check_inputs = [] if engine == TITUS else _check_inputs(model.input_schema, validate, example, input_keys,
+                                                            input_types)
+    model.choose_engine(engine, check_inputs)
     return ServedModel(
         model=model,
         validate=validate,
         encode=compile_encoder(model.output_schema),
-        example=example_request(model.input_schema, model.metadata, input_keys),
+        example=example,
         input_keys=input_keys,
         input_types=input_types,
     )
+
+
+def _check_inputs(schema: Any, validate: Callable[[Any], Any], example: Any, input_keys: Optional[List[str]],
+                  input_types: Optional[Dict[str, Any]]) -> List[Any]:
+    """The example request and seeded requests from the input type, as validated data, for the engine check."""
+    requests = [example]
+    try:
+        requests += sample_requests(schema, CHECK_SAMPLES, seed=0, keys=input_keys, key_types=input_types)
+    except (SchemaError, KeyError, TypeError, ValueError, RecursionError):
+        pass  # a type the generator cannot walk: the example alone is checked
+    data = []
+    for request in requests:
+        try:
+            data.append(validate(request))
+        except ServiceError:
+            continue
+    return data
 
 
 def _input_keys(metadata: Dict[str, str]) -> Optional[List[str]]:

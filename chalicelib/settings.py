@@ -21,10 +21,14 @@ MAX_BATCH_BODY_BYTES = "MAX_BATCH_BODY_BYTES"
 LOAD_RETRY_MIN_SECONDS = "LOAD_RETRY_MIN_SECONDS"
 LOAD_RETRY_MAX_SECONDS = "LOAD_RETRY_MAX_SECONDS"
 MEMORY_LIMIT_MB = "MEMORY_LIMIT_MB"
+PFA_ENGINE = "PFA_ENGINE"
 API_KEY_REQUIRED = "API_KEY_REQUIRED"
 CLI_MODE = "AWS_CHALICE_CLI_MODE"
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 LAMBDA_MEMORY_SIZE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+
+# Which engine may serve a document: the compiled one where it agrees with titus, always it, or titus.
+ENGINE_CHOICES = ("auto", "compiled", "titus")
 
 # Lambda rejects invocation payloads over 6 MB, so bodies are bounded below it.
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -68,6 +72,7 @@ class Settings:
     max_loaded_model_bytes: int = _DEFAULT_MAX_LOADED_MODEL_BYTES
     model_refresh_seconds: float = _DEFAULT_REFRESH_SECONDS
     memory_limit_mb: Optional[int] = None
+    pfa_engine: str = ENGINE_CHOICES[0]
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "Settings":
@@ -87,6 +92,7 @@ class Settings:
             model_refresh_seconds=_positive_float(env, MODEL_REFRESH_SECONDS, _DEFAULT_REFRESH_SECONDS,
                                                   zero_allowed=True),
             memory_limit_mb=_memory_limit_mb(env),
+            pfa_engine=_engine(env),
         )
         for name, value in ((MAX_BODY_BYTES, settings.max_body_bytes),
                             (MAX_BATCH_BODY_BYTES, settings.max_batch_body_bytes)):
@@ -171,6 +177,13 @@ def _memory_limit_mb(env: Mapping[str, str]) -> Optional[int]:
     if function_memory.isdigit():
         return int(int(function_memory) * _LAMBDA_MEMORY_SHARE)
     return None
+
+
+def _engine(env: Mapping[str, str]) -> str:
+    value = env.get(PFA_ENGINE, "").strip().lower() or ENGINE_CHOICES[0]
+    if value not in ENGINE_CHOICES:
+        raise SettingsError(f"{PFA_ENGINE} must be one of {', '.join(ENGINE_CHOICES)}, got {env.get(PFA_ENGINE)!r}")
+    return value
 
 
 def models_prefix(env: Mapping[str, str]) -> str:

@@ -44,7 +44,7 @@ def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
 
     def make_loader(key: str, name: str, missing_is_not_found: bool) -> ModelLoader:
         return ModelLoader(
-            store, key, name, timeout_ms=settings.model_timeout_ms,
+            store, key, name, timeout_ms=settings.model_timeout_ms, engine=settings.pfa_engine,
             retry_min_seconds=settings.load_retry_min_seconds, retry_max_seconds=settings.load_retry_max_seconds,
             refresh_seconds=settings.model_refresh_seconds, missing_is_not_found=missing_is_not_found,
             background=background, on_event=events)

@@ -1,0 +1,138 @@
+"""Which engine serves a document: the compiled one where it gives titus's answers, else titus.
+
+``PFA_ENGINE`` is ``auto`` (the default: compiled when it compiles and agrees with titus on the
+check inputs), ``compiled`` (compiled or the load fails, with the reason) or ``titus``.
+
+The check runs the example request and inputs generated from the input type through a fresh
+titus engine and a fresh compiled instance, never the instances that serve, so a stateful
+document's served state is untouched. It has a time budget; an input titus cannot finish within
+what is left of it ends the check there, and proves nothing either way.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional
+
+from ..limits.memory import give_back
+from ..settings import ENGINE_CHOICES
+from ..titus_compat import PFAEngine, set_action_timeout
+from .agreement import outcome, same_outcome
+from .errors import Unsupported
+from .program import CompiledDocument, compile_document
+
+AUTO, COMPILED, TITUS = ENGINE_CHOICES
+CHECK_BUDGET_MS = 200.0
+MAX_SOURCE_CHARS = 4_000_000
+
+
+class EngineRefused(Exception):
+    """``PFA_ENGINE=compiled`` and the document cannot be served compiled; ``str()`` says why."""
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    name: str  # "compiled" or "titus"
+    reason: str
+    compiled: Optional[CompiledDocument] = None
+    checked_inputs: int = 0
+    check_ms: float = 0.0
+
+    def describe(self) -> Dict[str, Any]:
+        return {"name": self.name, "reason": self.reason}
+
+
+def choose_engine(document: Dict[str, Any], preference: str, check_inputs: List[Any],
+                  budget_ms: float = CHECK_BUDGET_MS) -> EngineChoice:
+    """Compile ``document`` and check it against titus on ``check_inputs`` (validated data), by ``preference``."""
+    if preference == TITUS:
+        return EngineChoice(TITUS, "PFA_ENGINE is 'titus'")
+    started = time.perf_counter()
+    try:
+        compiled = _compile(document)
+    except Unsupported as why:
+        return _fallback(preference, f"the compiler does not cover this document: {why}")
+    difference, compared = _check(document, compiled, check_inputs, budget_ms)
+    check_ms = (time.perf_counter() - started) * 1000
+    if difference is not None:
+        return _fallback(preference, f"the compiled engine disagreed with titus on {difference}")
+    chosen = "PFA_ENGINE is 'compiled'" if preference == COMPILED else "it agreed with titus"
+    reason = f"{chosen} on {compared} check input{'s' if compared != 1 else ''} ({check_ms:.0f} ms)"
+    return EngineChoice(COMPILED, reason, compiled, compared, check_ms)
+
+
+def _compile(document: Dict[str, Any]) -> CompiledDocument:
+    try:
+        compiled = compile_document(document)
+    except Unsupported:
+        raise
+    except RecursionError:
+        raise Unsupported("it is nested too deeply to compile") from None
+    except MemoryError:
+        give_back()
+        raise Unsupported("compiling it needs more memory than the budget allows") from None
+    except Exception as error:  # a document titus accepts but the compiler cannot write is titus's to serve
+        raise Unsupported(f"the compiler failed on it ({type(error).__name__})") from None
+    if len(compiled.source) > MAX_SOURCE_CHARS:
+        raise Unsupported(f"its generated code would be over {MAX_SOURCE_CHARS} characters")
+    return compiled
+
+
+def _fallback(preference: str, reason: str) -> EngineChoice:
+    if preference == COMPILED:
+        raise EngineRefused(reason)
+    return EngineChoice(TITUS, reason)
+
+
+def _check(document: Dict[str, Any], compiled: CompiledDocument, inputs: List[Any],
+           budget_ms: float) -> "tuple[Optional[str], int]":
+    """The first disagreement (described) and how many inputs were compared."""
+    deadline = time.perf_counter() + budget_ms / 1000
+    try:
+        reference, = PFAEngine.fromJson(document)
+        reference.begin()
+        candidate = compiled.instance()
+        candidate.begin()
+    except Exception:
+        return None, 0  # titus itself cannot make a second engine: nothing to compare
+    compared = 0
+    ran_out = False
+
+    def remaining_ms() -> float:
+        return (deadline - time.perf_counter()) * 1000
+
+    for datum in inputs:
+        left = remaining_ms()
+        if left <= 1:
+            break
+        set_action_timeout(reference, left)
+        try:
+            expected = outcome(_titus_action(reference), datum)
+            if expected[0] == "timeout":
+                break
+            candidate.set_timeout(max(remaining_ms(), 1.0) + left)
+            got = outcome(candidate.action, datum)
+        except MemoryError:
+            ran_out = True  # an input too large for the budget ends the check; what it built is given back
+            break
+        compared += 1
+        if not same_outcome(expected, got):
+            if expected[0] == got[0] == "value":
+                return f"check input {compared}: the two engines gave different values", compared
+            return f"check input {compared}: titus gave {_brief(expected)}, compiled {_brief(got)}", compared
+    if ran_out:
+        give_back()
+    return None, compared
+
+
+def _titus_action(engine: Any) -> Callable[[Any], Any]:
+    def action(datum: Any) -> Any:
+        return engine.action(datum, check=False)
+    return action
+
+
+def _brief(result: "tuple[str, Any]", limit: int = 80) -> str:
+    kind, detail = result
+    text = "a value" if kind == "value" else f"{kind} {detail!r}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
