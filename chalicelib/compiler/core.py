@@ -35,15 +35,24 @@ class KeepContexts(ast.Task):
 class Scope:
     def __init__(self, parent: Optional["Scope"]) -> None:
         self.parent = parent
+        self.depth: int = 0 if parent is None else parent.depth + 1
         self.names: Dict[str, str] = {}
 
     def find(self, name: str) -> Optional[str]:
+        found = self.find_scope(name)
+        return None if found is None else found.names[name]
+
+    def find_scope(self, name: str) -> Optional["Scope"]:
         scope: Optional[Scope] = self
         while scope is not None:
             if name in scope.names:
-                return scope.names[name]
+                return scope
             scope = scope.parent
         return None
+
+
+# Library functions whose later arguments titus evaluates only when the first does not decide.
+LAZY_FROM = {"&&": 1, "||": 1, "&&&": 1, "|||": 1}
 
 
 class CodeGen:
@@ -60,6 +69,10 @@ class CodeGen:
         self.stable: Set[str] = set()  # generated names that are assigned once
         self.scope = Scope(None)
         self.delegated: Set[str] = set()
+        # Inline functions being written: [depth of the function's own scope, whether it uses outer variables].
+        self.functions: List[List[Any]] = []
+        # Inline functions that use no variable of the function around them, defined once per instance.
+        self.prelude = Writer(self.names, 1)
         self._visit: Dict[type, Callable[[Any, Writer], str]] = {
             ast.LiteralNull.Context: lambda c, w: "None",
             ast.LiteralBoolean.Context: lambda c, w: "True" if c.value else "False",
@@ -151,6 +164,53 @@ class CodeGen:
             codes.append(code)
         return codes
 
+    def inline_map(self, array: Any, function: Any, out: Writer) -> str:
+        """``a.map`` of an inline function as a loop: the function's body runs in place, once per item."""
+        items = self.expr(array, out)
+        result, append = out.temp(), out.temp()
+        out.line(f"{result} = []")
+        out.line(f"{append} = {result}.append")
+        self.scope = Scope(self.scope)
+        try:
+            item = self.declare(function.paramNames[0])
+            with out.block(f"for {item} in {items}:"):
+                self.check_time(out)
+                out.line(f"{append}({self.sequence(function.exprs, out, bind_last=False)})")
+        finally:
+            assert self.scope.parent is not None
+            self.scope = self.scope.parent
+        self.stable.add(result)
+        return result
+
+    def lazy_exprs(self, contexts: Sequence[Any], first_lazy: int, out: Writer) -> List[str]:
+        """Like :meth:`exprs`, but an argument from ``first_lazy`` on that needs statements becomes a call
+        of a local function, so it is evaluated only where the emitter places it (``and``, ``or``)."""
+        codes = self.exprs(contexts[:first_lazy], out)
+        for context in contexts[first_lazy:]:
+            part = Writer(out.names, out.indent + 1)
+            code = self.expr(context, part)
+            if not part.lines:
+                codes.append(code)
+                continue
+            name = self.names.new("g")
+            out.line(f"def {name}():")
+            outer = sorted({python for pfa, python in self._visible().items() if pfa in self.assigned})
+            if outer:
+                out.line(f"    nonlocal {', '.join(outer)}")
+            out.extend(part)
+            out.line(f"    return {code}")
+            codes.append(f"{name}()")
+        return codes
+
+    def _visible(self) -> Dict[str, str]:
+        names: Dict[str, str] = {}
+        scope: Optional[Scope] = self.scope
+        while scope is not None:
+            for pfa, python in scope.names.items():
+                names.setdefault(pfa, python)
+            scope = scope.parent
+        return names
+
     def bind(self, code: str, out: Writer) -> str:
         name = out.temp()
         out.line(f"{name} = {code}")
@@ -162,8 +222,9 @@ class CodeGen:
         if not (self.is_stable(code) or code.isidentifier()):
             out.line(code)
 
-    def sequence(self, contexts: Sequence[Any], out: Writer) -> str:
-        """A block's expressions in a new scope; the value is the last one's."""
+    def sequence(self, contexts: Sequence[Any], out: Writer, bind_last: bool = True) -> str:
+        """A block's expressions in a new scope; the value is the last one's (bound to a temporary, unless
+        ``bind_last`` is false and the caller uses the expression at once, before anything else runs)."""
         self.scope = Scope(self.scope)
         try:
             last = "None"
@@ -173,7 +234,7 @@ class CodeGen:
                     self.statement(code, out)
                 else:
                     last = code
-            if not self.is_stable(last) and contexts:
+            if bind_last and not self.is_stable(last) and contexts:
                 last = self.bind(last, out)
             return last
         finally:
@@ -188,15 +249,18 @@ class CodeGen:
         return python_name
 
     def check_time(self, out: Writer) -> None:
-        out.line("if _perf() > _clock.deadline: _clock.expired()")
+        out.line("if _perf() > _deadline: _clock.expired()")
 
     # ---------------------------------------------------------------- values and variables
 
     def ref(self, context: Any, out: Writer) -> str:
-        found = self.scope.find(context.name)
-        if found is None:
+        scope = self.scope.find_scope(context.name)
+        if scope is None:
             raise Unsupported("a variable is referred to outside its scope")
-        return found
+        for function in self.functions:
+            if scope.depth < function[0]:
+                function[1] = True
+        return scope.names[context.name]
 
     def new_object(self, context: Any, out: Writer) -> str:
         keys = list(context.fields.keys())
@@ -253,8 +317,18 @@ class CodeGen:
         for kind, part in parts:
             if kind == "record":
                 base = f"{base}[{self.const(part)}]"
+                continue
+            key = next(index_codes)
+            missing = f"{item}({{0}}, {key}, {array_code}, {map_code}, {self.const(fcn_name)})"
+            if not self.is_stable(key):
+                base = missing.format(base)
+                continue
+            if not (self.is_stable(base) or base.startswith("_cells[") and "]" not in base[7:-1]):
+                base = self.bind(base, out)
+            if kind == "map":
+                base = f"({base}[{key}] if {key} in {base} else {missing.format(base)})"
             else:
-                base = f"{item}({base}, {next(index_codes)}, {array_code}, {map_code}, {self.const(fcn_name)})"
+                base = f"({base}[{key}] if 0 <= {key} < len({base}) else {missing.format(base)})"
         return base
 
     def path_list(self, path: Sequence[Any], out: Writer, extra: Sequence[Any] = ()) -> Tuple[str, List[str]]:
@@ -312,9 +386,11 @@ class CodeGen:
     # ---------------------------------------------------------------- control flow
 
     def branch(self, contexts: Sequence[Any], result: Optional[str], out: Writer) -> None:
-        value = self.sequence(contexts, out)
+        value = self.sequence(contexts, out, bind_last=False)
         if result is not None:
             out.line(f"{result} = {value}")
+        else:
+            self.statement(value, out)
 
     def if_(self, context: Any, out: Writer) -> str:
         predicate = self.expr(context.predicate, out)
@@ -373,13 +449,13 @@ class CodeGen:
             predicate = self.loop_predicate(context.predicate, out)
             out.line(f"if not {predicate}: break")
             self.check_time(out)
-            self.statement(self.sequence(context.loopBody, out), out)
+            self.statement(self.sequence(context.loopBody, out, bind_last=False), out)
         return "None"
 
     def do_until(self, context: Any, out: Writer) -> str:
         with out.block("while True:"):
             self.check_time(out)
-            self.statement(self.sequence(context.loopBody, out), out)
+            self.statement(self.sequence(context.loopBody, out, bind_last=False), out)
             predicate = self.loop_predicate(context.predicate, out)
             out.line(f"if {predicate}: break")
         return "None"
@@ -394,7 +470,7 @@ class CodeGen:
                 predicate = self.loop_predicate(context.predicate, out)
                 out.line(f"if not {predicate}: break")
                 self.check_time(out)
-                self.statement(self.sequence(context.loopBody, out), out)
+                self.statement(self.sequence(context.loopBody, out, bind_last=False), out)
                 steps = self.exprs([expr for _, _, expr in context.stepNameTypeExpr], out)
                 steps = [code if self.is_stable(code) else self.bind(code, out) for code in steps]
                 for (name, _, _), code in zip(context.stepNameTypeExpr, steps, strict=True):
@@ -412,7 +488,7 @@ class CodeGen:
             self.scope.names[context.name] = item
             with out.block(f"for {item} in {array}:"):
                 self.check_time(out)
-                self.statement(self.sequence(context.loopBody, out), out)
+                self.statement(self.sequence(context.loopBody, out, bind_last=False), out)
         finally:
             assert self.scope.parent is not None
             self.scope = self.scope.parent
@@ -427,7 +503,7 @@ class CodeGen:
             self.scope.names[context.forval] = value
             with out.block(f"for {key}, {value} in {mapping}.items():"):
                 self.check_time(out)
-                self.statement(self.sequence(context.loopBody, out), out)
+                self.statement(self.sequence(context.loopBody, out, bind_last=False), out)
         finally:
             assert self.scope.parent is not None
             self.scope = self.scope.parent
@@ -449,7 +525,7 @@ class CodeGen:
                 out.line("else:")
                 out.indent += 1
                 opened += 1
-            out.line(f"{decoded} = {decoder}({value})")
+            out.line(f"{decoded} = {self.decode(case.toType, value, decoder)}")
             with out.block(f"if {decoded} is not _NO_MATCH:"):
                 self.scope = Scope(self.scope)
                 try:
@@ -468,6 +544,24 @@ class CodeGen:
             self.stable.add(result)
             return result
         return "None"
+
+    def decode(self, to_type: Any, value: str, decoder: str) -> str:
+        """The decoder's answer for ``value``, without calling it for the values whose answer is plain:
+        a value of exactly the case's Python type is itself, and only a dict (a tagged union member)
+        or a value that converts (``float("0.5")``) needs the decoder."""
+        fast = runtime.plain_type(to_type)
+        if fast is None:
+            return f"{decoder}({value})"
+        kind, converts = fast
+        if kind == "null":
+            hit = f"{value} is None"
+        elif kind == "boolean":
+            hit = f"({value} is True or {value} is False)"
+        else:
+            hit = f"type({value}) is {kind}"
+        miss = f"{decoder}({value})" if converts else \
+            f"({decoder}({value}) if type({value}) is dict else _NO_MATCH)"
+        return f"({value} if {hit} else {miss})"
 
     def upcast(self, context: Any, out: Writer) -> str:
         code = self.expr(context.expr, out)
@@ -531,8 +625,14 @@ class CodeGen:
     # ---------------------------------------------------------------- calls and functions
 
     def call(self, context: Any, out: Writer) -> str:
-        args = self.exprs(context.args, out)
         name = context.fcn.name
+        if name == "a.map" and isinstance(context.args[1], ast.FcnDef.Context) and \
+                len(context.args[1].paramNames) == 1:
+            return self.inline_map(context.args[0], context.args[1], out)
+        if name in LAZY_FROM:
+            args = self.lazy_exprs(context.args, LAZY_FROM[name], out)
+        else:
+            args = self.exprs(context.args, out)
         if name in self.user_functions:
             return f"{self.user_functions[name]}({', '.join(args)})"
         if name is None or not isinstance(context.fcn, LibFcn):
@@ -574,15 +674,27 @@ class CodeGen:
             params = [self.declare(name) for name in param_names]
             with out.block(f"def {header_name}({', '.join(params)}):"):
                 self.check_time(out)
-                value = self.sequence(body, out)
+                value = self.sequence(body, out, bind_last=False)
                 out.line(f"return {value}")
         finally:
             assert self.scope.parent is not None
             self.scope = self.scope.parent
 
     def inline_function(self, context: Any, out: Writer) -> str:
+        """A nested ``def``; one that uses no variable from around it is defined once, with the instance."""
         name = self.names.new("g")
-        self.function_body(name, context.paramNames, context.exprs, out)
+        written = Writer(self.names, 1)
+        record = [self.scope.depth + 1, False]
+        self.functions.append(record)
+        try:
+            self.function_body(name, context.paramNames, context.exprs, written)
+        finally:
+            self.functions.pop()
+        if record[1]:
+            shift = "    " * (out.indent - 1)
+            out.lines.extend(shift + line for line in written.lines)
+        else:
+            self.prelude.extend(written)
         self.stable.add(name)
         return name
 

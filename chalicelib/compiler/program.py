@@ -33,15 +33,17 @@ BUILTINS = {"_perf": time.perf_counter, "_NO_MATCH": runtime.NO_MATCH, "_MemoryE
 class CompiledDocument:
     """A compiled PFA document: its source (``source``) and a factory of independent instances."""
 
-    def __init__(self, engine_config: Any, source: str, namespace: Dict[str, Any], delegated: List[str]) -> None:
+    def __init__(self, engine_config: Any, source: str, namespace: Dict[str, Any], delegated: List[str],
+                 options: Any = None) -> None:
         self.config = engine_config
+        self.options = options if options is not None else EngineOptions(engine_config.options, None)
         self.source = source
         self.delegated = delegated  # library functions whose titus implementation is called
         code = compile(source, "<compiled PFA>", "exec")
         module: Dict[str, Any] = {"__builtins__": __builtins__, **BUILTINS, **namespace}
         exec(code, module)
-        self._factory: Callable[..., Tuple[Callable[[], Any], Callable[[Any], Any], Callable[[], Any]]] = \
-            module[FACTORY]
+        self._factory: Callable[..., Tuple[Callable[[float], None], Callable[[], Any], Callable[[Any], Any],
+                                           Callable[[], Any]]] = module[FACTORY]
 
     def instance(self, index: int = 0) -> "CompiledEngine":
         return CompiledEngine(self, index)
@@ -57,6 +59,9 @@ class CompiledEngine:
     def __init__(self, document: CompiledDocument, index: int) -> None:
         config = document.config
         self.config = config
+        options = document.options
+        # titus's options (the document's, overridden by compile_document's); set_timeout overrides the action's.
+        self._timeouts = {"begin": options.timeout_begin, "action": options.timeout_action, "end": options.timeout_end}
         self.timeout_ms: Optional[float] = None
         cell_names = sorted(config.cells)
         pool_names = sorted(config.pools)
@@ -70,31 +75,33 @@ class CompiledEngine:
         rand = random.Random() if config.randseed is None else random.Random(config.randseed)
         for _ in range(index):
             rand = random.Random(rand.randint(0, 2**31 - 1))
-        options = EngineOptions(config.options, None)
         self._state = ExecutionState(options, rand, "action", None)
         self._counts = [0, 0]
-        self._begin, self._action, self._end = document._factory(
+        self._set_deadline, self._begin, self._action, self._end = document._factory(
             self._cells, self._pools, self._clock, self._state, DynamicScope(None), genericLog,
             config.name, index, config.metadata, config.version, self._counts)
 
     def set_timeout(self, timeout_ms: Optional[float]) -> None:
         self.timeout_ms = timeout_ms
 
-    def _start(self) -> None:
-        self._clock.start(self.timeout_ms)
+    def _start(self, routine: str) -> None:
+        timeout_ms = self.timeout_ms if routine == "action" and self.timeout_ms is not None \
+            else self._timeouts[routine]
+        self._clock.start(timeout_ms)
+        self._set_deadline(self._clock.deadline)
         self._state.startTime = time.time()
-        self._state.timeout = self.timeout_ms or 0
+        self._state.timeout = timeout_ms if timeout_ms and timeout_ms > 0 else 0
 
     def begin(self) -> Any:
-        self._start()
+        self._start("begin")
         return self._begin()
 
     def end(self) -> Any:
-        self._start()
+        self._start("end")
         return self._end()
 
     def action(self, datum: Any) -> Any:
-        self._start()
+        self._start("action")
         if not (self._rollback_cells or self._rollback_pools):
             return self._action(datum)
         cells = [self._cells[i] for i in self._rollback_cells]
@@ -129,15 +136,22 @@ def compile_document(document: Dict[str, Any], options: Optional[Dict[str, Any]]
     out = Writer(gen.names)
     with out.block(f"def {FACTORY}(_cells, _pools, _clock, _state, _scope, _log, _name, _index, _metadata, "
                    "_version, _counts):"):
+        out.line("_deadline = _clock.deadline")
+        with out.block("def _start(deadline):"):
+            out.line("nonlocal _deadline")
+            out.line("_deadline = deadline")
+        body = out.collect()
         for name, function in context.fcns:
-            gen.function_body(user_functions[name], function.paramNames, function.exprs, out)
-        _routine(gen, out, "_begin", context.begin[0], ("name", "instance", "metadata", "version"))
-        _routine(gen, out, "_action", context.action[0], ("input", "name", "instance", "metadata", "version",
-                                                          "actionsStarted", "actionsFinished"))
-        _routine(gen, out, "_end", context.end[0], ("name", "instance", "metadata", "version",
-                                                    "actionsStarted", "actionsFinished"))
-        out.line("return _begin, _action, _end")
-    return CompiledDocument(engine_config, out.source(), namespace.values, sorted(gen.delegated))
+            gen.function_body(user_functions[name], function.paramNames, function.exprs, body)
+        _routine(gen, body, "_begin", context.begin[0], ("name", "instance", "metadata", "version"))
+        _routine(gen, body, "_action", context.action[0], ("input", "name", "instance", "metadata", "version",
+                                                           "actionsStarted", "actionsFinished"))
+        _routine(gen, body, "_end", context.end[0], ("name", "instance", "metadata", "version",
+                                                     "actionsStarted", "actionsFinished"))
+        out.extend(gen.prelude)
+        out.extend(body)
+        out.line("return _start, _begin, _action, _end")
+    return CompiledDocument(engine_config, out.source(), namespace.values, sorted(gen.delegated), engine_options)
 
 
 _SYMBOL_VALUES = {"name": "_name", "instance": "_index", "metadata": "_metadata", "version": "_version",

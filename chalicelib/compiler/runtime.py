@@ -149,6 +149,22 @@ def cast_decoder(to_type: Any, from_union: bool) -> Callable[[Any], Any]:
     return decode_member
 
 
+def plain_type(to_type: Any) -> Optional["tuple[str, bool]"]:
+    """For a primitive case type: the Python type (or ``null``/``boolean``) whose values decode to
+    themselves, and whether values of other types may still convert (numbers do: ``int("12")``)."""
+    if isinstance(to_type, AvroNull):
+        return ("null", False)
+    if isinstance(to_type, AvroBoolean):
+        return ("boolean", False)
+    if isinstance(to_type, (AvroInt, AvroLong)):
+        return ("int", True)
+    if isinstance(to_type, (AvroFloat, AvroDouble)):
+        return ("float", True)
+    if isinstance(to_type, (AvroString, AvroBytes)):
+        return ("str", False)
+    return None
+
+
 def _decoder(to_type: Any) -> Callable[[Any], Any]:
     """``jsonDecoder(to_type, value)``, with its failures (AvroException, TypeError) as NO_MATCH."""
     if isinstance(to_type, AvroNull):

@@ -13,6 +13,7 @@ from titus.errors import PFARuntimeException
 from .registry import Site, native
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
+_sqrt, _isfinite, _log = math.sqrt, math.isfinite, math.log
 
 
 def _gaussian_params(params: Dict[str, Any], code: int, name: str) -> Tuple[Any, float]:
@@ -37,8 +38,19 @@ def _gaussian_ll(x: Any, mu: Any, sigma: Any) -> float:
 
 
 def _gaussian_ll_record(x: Any, params: Dict[str, Any]) -> float:
-    mu, sigma = _gaussian_params(params, 13000, "prob.dist.gaussianLL")
-    return _gaussian_ll(x, mu, sigma)
+    # _gaussian_params and _gaussian_ll in one frame: the naive Bayes models call this per feature.
+    variance = params["variance"]
+    if not variance >= 0.0:  # NaN or negative
+        raise PFARuntimeException("invalid parameterization", 13000, "prob.dist.gaussianLL", None)
+    mu = params["mean"]
+    sigma = _sqrt(variance)
+    if not (_isfinite(mu) and _isfinite(sigma)):
+        raise PFARuntimeException("invalid parameterization", 13000, "prob.dist.gaussianLL", None)
+    if not _isfinite(x):
+        raise PFARuntimeException("invalid input", 13001, "prob.dist.gaussianLL", None)
+    if sigma == 0.0:
+        return float("-inf") if x != mu else float("inf")
+    return -(x - mu)**2 / (2.0 * sigma**2) - _log(sigma * _SQRT_2PI)
 
 
 @native("prob.dist.gaussianLL")
