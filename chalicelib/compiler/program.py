@@ -26,6 +26,8 @@ from .library import Namespace
 from .source import Writer
 
 FACTORY = "_instance"
+# Generated code beyond this is not compiled (titus serves): Python's compile of it would take seconds.
+MAX_SOURCE_CHARS = 4_000_000
 # What every generated module can use, besides its own constants and helpers.
 BUILTINS = {"_perf": time.perf_counter, "_NO_MATCH": runtime.NO_MATCH, "_MemoryError": MemoryError}
 
@@ -45,8 +47,11 @@ class CompiledDocument:
         self._factory: Callable[..., Tuple[Callable[[float], None], Callable[[], Any], Callable[[Any], Any],
                                            Callable[[], Any]]] = module[FACTORY]
 
-    def instance(self, index: int = 0) -> "CompiledEngine":
-        return CompiledEngine(self, index)
+    def instance(self, index: int = 0, log: Optional[Callable[[List[Any], Optional[str]], None]] = None) \
+            -> "CompiledEngine":
+        """A new instance (``index`` seeds its random numbers as titus's instance ``index``); ``log``
+        receives the document's ``log`` calls (titus's default: printed)."""
+        return CompiledEngine(self, index, log or genericLog)
 
 
 class CompiledEngine:
@@ -56,7 +61,8 @@ class CompiledEngine:
     has cells or pools, like titus's engines.
     """
 
-    def __init__(self, document: CompiledDocument, index: int) -> None:
+    def __init__(self, document: CompiledDocument, index: int,
+                 log: Callable[[List[Any], Optional[str]], None] = genericLog) -> None:
         config = document.config
         self.config = config
         options = document.options
@@ -78,7 +84,7 @@ class CompiledEngine:
         self._state = ExecutionState(options, rand, "action", None)
         self._counts = [0, 0]
         self._set_deadline, self._begin, self._action, self._end = document._factory(
-            self._cells, self._pools, self._clock, self._state, DynamicScope(None), genericLog,
+            self._cells, self._pools, self._clock, self._state, DynamicScope(None), log,
             config.name, index, config.metadata, config.version, self._counts)
 
     def set_timeout(self, timeout_ms: Optional[float]) -> None:
@@ -151,7 +157,10 @@ def compile_document(document: Dict[str, Any], options: Optional[Dict[str, Any]]
         out.extend(gen.prelude)
         out.extend(body)
         out.line("return _start, _begin, _action, _end")
-    return CompiledDocument(engine_config, out.source(), namespace.values, sorted(gen.delegated), engine_options)
+    source = out.source()
+    if len(source) > MAX_SOURCE_CHARS:
+        raise Unsupported(f"its generated code would be over {MAX_SOURCE_CHARS} characters")
+    return CompiledDocument(engine_config, source, namespace.values, sorted(gen.delegated), engine_options)
 
 
 _SYMBOL_VALUES = {"name": "_name", "instance": "_index", "metadata": "_metadata", "version": "_version",

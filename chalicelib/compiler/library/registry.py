@@ -15,9 +15,11 @@ Rules an emitter keeps:
 - a runtime failure raises ``PFARuntimeException(message, code, fcnName, pos)`` with titus's
   message and code for the same input;
 - values are exactly titus's: ``None``, ``bool``, ``int`` (int and long), ``float`` (float and
-  double), ``str`` (string and enum symbols), ``list`` (array), ``dict`` (map and record); bytes
-  and fixed as titus holds them; a union's value is the member's value itself. Results are new
-  values: an argument is never changed in place (PFA values are immutable).
+  double), ``str`` (string, enum symbols, bytes and fixed), ``list`` (array), ``dict`` (map and
+  record). A union's value is usually the member's value itself, but titus tags it
+  (``{"double": 1.5}``) where it was upcast, decoded from tagged JSON (cells, literals) or made by
+  a function that tags (``&&&``, ``model.tree.missingTest``): accept both forms where titus does.
+  Results are new values: an argument is never changed in place (PFA values are immutable).
 
 An emitter may return ``None`` for a signature it does not cover; the call then goes through
 titus's own implementation of the function (see ``chalicelib.compiler.core``).
