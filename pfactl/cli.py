@@ -8,6 +8,8 @@ import sys
 import traceback
 from typing import Any, Callable, List, NoReturn, Optional
 
+from chalicelib.settings import ENGINE_CHOICES, PFA_ENGINE
+
 from . import bucket_commands, local_commands
 from .errors import PfactlError
 from .scoring import FORMATS
@@ -41,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pfactl", description="Export, check, score locally and publish PFA models.",
+    parser = _Parser(prog="pfactl", description="Export, check, compile, score locally and publish PFA models.",
                      epilog=_S3_HELP)
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -63,13 +65,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check that a PFA document would serve, and describe it",
                                    description="Compile a PFA document exactly as the service does (JSON, or "
-                                               "YAML by a .yaml/.yml suffix) and show its types and functions.")
+                                               "YAML by a .yaml/.yml suffix) and show its types, its functions "
+                                               "and which engine would serve it, and why.")
     validate.add_argument("model", metavar="MODEL.pfa")
+    _engine_option(validate)
     validate.set_defaults(run=local_commands.run_validate)
+
+    compiled = commands.add_parser("compile", help="print the Python the compiled engine runs for a document",
+                                   description="Check that a PFA document would serve (as validate does) and "
+                                               "write the Python source the compiled engine generates for it to "
+                                               "stdout. A document the compiler does not cover is refused with "
+                                               "the reason; the service serves it with titus.")
+    compiled.add_argument("model", metavar="MODEL.pfa")
+    compiled.add_argument("--check", action="store_true",
+                          help="also run the service's load-time check (the compiled engine against titus on the "
+                               "example request and generated inputs) and say on stderr which engine would serve "
+                               "and why; fails if the compiled engine would not")
+    compiled.set_defaults(run=local_commands.run_compile)
 
     score = commands.add_parser("score", help="score a CSV or JSON-lines file locally",
                                 description="Score every row with the service's engine and validation: one "
-                                            "JSON line per input row, {\"prediction\": ...} or {\"error\": ...}.")
+                                            "JSON line per input row, {\"prediction\": ...} or {\"error\": ...}. "
+                                            "With --engine auto, a document the compiled engine would not serve "
+                                            "is scored with titus, and stderr says why.")
     score.add_argument("model", metavar="MODEL.pfa")
     score.add_argument("--input", "-i", required=True, metavar="DATA",
                        help="a .csv file (with a header), a .jsonl file (one JSON record a line), or - for stdin")
@@ -78,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
     score.add_argument("--timeout-ms", type=_positive_int, metavar="MS",
                        help=f"longest one row may run (default {local_commands.DEFAULT_TIMEOUT_MS}, as the service)")
+    _engine_option(score)
     score.set_defaults(run=local_commands.run_score)
 
     upload = commands.add_parser("upload", help="validate a document and publish it as a named model",
@@ -130,6 +149,13 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINE_CHOICES,
+                        help=f"which engine may serve, as the service's {PFA_ENGINE}: auto (compiled where it "
+                             f"gives titus's answers), compiled (or fail) or titus (default: {PFA_ENGINE}, else "
+                             f"auto)")
 
 
 def _bucket_option(parser: argparse.ArgumentParser, run: object) -> None:

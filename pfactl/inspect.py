@@ -1,22 +1,27 @@
 """Would a PFA document serve? Compile it exactly as the service does and describe it.
 
 :func:`load_model` is the one way pfactl turns a file into a servable model (validate, score, upload,
-export all use it): :func:`chalicelib.served_model.compile_served`, JSON or YAML by the file's suffix.
+export all use it): :func:`chalicelib.served_model.compile_served`, JSON or YAML by the file's suffix,
+with the engine the service's ``PFA_ENGINE`` would choose (:func:`engine_preference`, :func:`engine_line`).
+:func:`compiled_source` is the compiled engine's Python for a document (`pfactl compile`).
 :func:`functions_used` walks the document for the PFA library and user functions it calls.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set
 
+from chalicelib.compiler import CompiledDocument
+from chalicelib.compiler.choice import AUTO, EngineChoice, compiled_or_reason
 from chalicelib.documents import parse_document
 from chalicelib.errors import ModelLoadError
 from chalicelib.served_model import ServedModel, compile_served
-from chalicelib.settings import Settings
+from chalicelib.settings import ENGINE_CHOICES, PFA_ENGINE, Settings
 
 from .errors import PfactlError
 from .input_files import PFA_DOCUMENT, read_document
@@ -67,9 +72,25 @@ class FunctionsUsed:
     forms: Set[str] = field(default_factory=set)
 
 
+def engine_preference(given: Optional[str]) -> str:
+    """Which engine may serve: ``--engine`` if given, else ``PFA_ENGINE`` from the environment, else auto."""
+    if given:
+        return given
+    raw = os.environ.get(PFA_ENGINE, "")
+    value = raw.strip().lower() or AUTO
+    if value not in ENGINE_CHOICES:
+        raise PfactlError(f"{PFA_ENGINE} must be one of {', '.join(ENGINE_CHOICES)}, got {raw!r} (or pass --engine)")
+    return value
+
+
+def engine_line(choice: EngineChoice) -> str:
+    """The engine that serves and why, in one phrase: ``compiled, because it agreed with titus on ...``."""
+    return f"{choice.name}, because {choice.reason}"
+
+
 def load_model(path: Path, timeout_ms: Optional[int] = None, data: Optional[bytes] = None,
-               key: Optional[str] = None) -> LoadedFile:
-    """Compile ``path`` (or ``data`` as if stored at ``key``) as the service would.
+               key: Optional[str] = None, engine: str = AUTO) -> LoadedFile:
+    """Compile ``path`` (or ``data`` as if stored at ``key``) as the service would with ``PFA_ENGINE=engine``.
 
     Raises :class:`NotServable` with the service's reason if it would not serve.
     """
@@ -82,10 +103,22 @@ def load_model(path: Path, timeout_ms: Optional[int] = None, data: Optional[byte
         raise NotServable(path, f"it is {len(data)} bytes, over the service's MAX_MODEL_BYTES ({MAX_MODEL_BYTES})")
     started = time.perf_counter()
     try:
-        served = compile_served(data, key or path.name, timeout_ms=timeout_ms)
+        served = compile_served(data, key or path.name, timeout_ms=timeout_ms, engine=engine)
     except ModelLoadError as error:
         raise NotServable(path, str(error)) from None
     return LoadedFile(path, data, served, (time.perf_counter() - started) * 1000)
+
+
+def compiled_source(loaded: LoadedFile) -> CompiledDocument:
+    """The compiled engine's module for a document that would serve; a document the compiler does not
+    cover is a PfactlError naming the reason (the service serves it with titus)."""
+    chosen = loaded.served.model.engine.compiled
+    if chosen is not None:
+        return chosen
+    compiled = compiled_or_reason(parse_document(loaded.data, loaded.path.name))
+    if isinstance(compiled, str):
+        raise PfactlError(f"cannot compile {loaded.path}: {compiled} (the service serves it with titus)")
+    return compiled
 
 
 def as_json_document(path: Path, data: bytes) -> bytes:
@@ -109,6 +142,7 @@ def report(loaded: LoadedFile) -> List[str]:
     rows = [("input", _compact(model.input_schema)), ("output", _compact(model.output_schema))]
     if served.input_keys:
         rows.append(("input keys", f"{len(served.input_keys)} (metadata.input_keys)"))
+    rows.append(("engine", engine_line(model.engine)))
     rows += [("functions", _names(used.library)), ("user functions", _names(used.user)),
              ("special forms", _names(used.forms)), ("size", f"{len(loaded.data):,} bytes"),
              ("compile time", f"{loaded.compile_ms:.0f} ms")]

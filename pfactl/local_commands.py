@@ -1,4 +1,4 @@
-"""The commands that work on local files: export, validate, score."""
+"""The commands that work on local files: export, validate, score, compile."""
 
 from __future__ import annotations
 
@@ -11,24 +11,45 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from chalicelib.avro_schema import describe
+from chalicelib.compiler.choice import AUTO, COMPILED, TITUS
 
 from .errors import PfactlError
 from .input_files import display_name, load_joblib, open_data
-from .inspect import DEFAULT_TIMEOUT_MS, load_model, report
+from .inspect import DEFAULT_TIMEOUT_MS, compiled_source, engine_line, engine_preference, load_model, report
 from .scoring import Summary, input_format, score_stream
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    loaded = load_model(Path(args.model))
+    loaded = load_model(Path(args.model), engine=engine_preference(args.engine))
     print("\n".join(report(loaded)))
+    return 0
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    path = Path(args.model)
+    # Without --check only titus loads it, as the service would but for the engine check: the source is
+    # written whatever that check would say.
+    loaded = load_model(path, engine=AUTO if args.check else TITUS)
+    source = compiled_source(loaded).source
+    sys.stdout.write(source if source.endswith("\n") else source + "\n")
+    sys.stdout.flush()
+    if args.check:
+        choice = loaded.served.model.engine
+        if choice.name != COMPILED:
+            raise PfactlError(f"{path} fails the check: {choice.reason}; the service would serve it with titus")
+        print(f"engine: {engine_line(choice)}", file=sys.stderr)
     return 0
 
 
 def run_score(args: argparse.Namespace) -> int:
     fmt = input_format(args.input, args.format)
-    served = load_model(Path(args.model), timeout_ms=args.timeout_ms or DEFAULT_TIMEOUT_MS).served
+    engine = engine_preference(args.engine)
+    served = load_model(Path(args.model), timeout_ms=args.timeout_ms or DEFAULT_TIMEOUT_MS, engine=engine).served
+    choice = served.model.engine
+    if engine == AUTO and choice.name == TITUS:
+        print(f"pfactl: scoring with titus, not the compiled engine: {choice.reason}", file=sys.stderr)
     with open_data(args.input, fmt) as source:
         if args.output in (None, "-"):
             summary = _score_into(served, source, args, fmt, sys.stdout)

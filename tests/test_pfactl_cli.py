@@ -492,7 +492,7 @@ JOBLIB_EXPECTED = "expected a model saved with joblib.dump"
 
 @pytest.mark.parametrize("content", ["", "  \n\n"])
 @pytest.mark.parametrize("command, name", [
-    (["validate"], "empty.pfa"), (["validate"], "empty.yaml"),
+    (["validate"], "empty.pfa"), (["validate"], "empty.yaml"), (["compile"], "empty.pfa"),
     (["score", "{model}", "--input", str(DATA / "sonar.csv")], "empty.pfa"),
     (["upload", "{model}", "--name", "toy", "--bucket", "never-reached"], "empty.pfa"),
     (["upload", "{model}", "--name", "toy", "--bucket", "never-reached"], "empty.yml"),

@@ -41,13 +41,14 @@ class EngineChoice:
 
 
 def choose_engine(document: Dict[str, Any], preference: str, check_inputs: List[Any],
-                  budget_ms: float = CHECK_BUDGET_MS) -> EngineChoice:
+                  budget_ms: float = CHECK_BUDGET_MS,
+                  compiler: Callable[[Dict[str, Any]], CompiledDocument] = compile_document) -> EngineChoice:
     """Compile ``document`` and check it against titus on ``check_inputs`` (validated data), by ``preference``."""
     if preference == TITUS:
         return EngineChoice(TITUS, "PFA_ENGINE is 'titus'")
     started = time.perf_counter()
     try:
-        compiled = _compile(document)
+        compiled = _compile(document, compiler)
     except Unsupported as why:
         return _fallback(preference, f"the compiler does not cover this document: {why}")
     difference, compared = _check(document, compiled, check_inputs, budget_ms)
@@ -59,9 +60,17 @@ def choose_engine(document: Dict[str, Any], preference: str, check_inputs: List[
     return EngineChoice(COMPILED, reason, compiled, compared, check_ms)
 
 
-def _compile(document: Dict[str, Any]) -> CompiledDocument:
+def compiled_or_reason(document: Dict[str, Any]) -> "CompiledDocument | str":
+    """The compiled document, or why the compiler does not cover it (as ``engine.reason`` words it)."""
     try:
-        compiled = compile_document(document)
+        return _compile(document, compile_document)
+    except Unsupported as why:
+        return f"the compiler does not cover this document: {why}"
+
+
+def _compile(document: Dict[str, Any], compiler: Callable[[Dict[str, Any]], CompiledDocument]) -> CompiledDocument:
+    try:
+        compiled = compiler(document)
     except Unsupported:
         raise
     except RecursionError:
