@@ -22,6 +22,8 @@ from .program import CompiledDocument, compile_document
 
 AUTO, COMPILED, TITUS = ENGINE_CHOICES
 CHECK_BUDGET_MS = 200.0
+# Running out of time or stack proves nothing about the answers: the check stops there.
+_OUT_OF_RESOURCES = ("timeout", "recursion")
 
 
 class EngineRefused(Exception):
@@ -114,10 +116,12 @@ def _check(document: Dict[str, Any], compiled: CompiledDocument, inputs: List[An
         set_action_timeout(reference, left)
         try:
             expected = outcome(_titus_action(reference), datum)
-            if expected[0] == "timeout":
+            if expected[0] in _OUT_OF_RESOURCES:
                 break
             candidate.set_timeout(max(remaining_ms(), 1.0) + left)
             got = outcome(candidate.action, datum)
+            if got[0] in _OUT_OF_RESOURCES and expected[0] == "python error":
+                break  # titus's Python failed, likely out of stack too (it uses more per PFA call)
         except MemoryError:
             ran_out = True  # an input too large for the budget ends the check; what it built is given back
             break

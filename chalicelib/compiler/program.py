@@ -180,10 +180,13 @@ def _routine(gen: CodeGen, out: Writer, name: str, body: List[Any], symbols: Tup
             for symbol in symbols:
                 if symbol != "input":
                     out.line(f"{gen.declare(symbol)} = {_SYMBOL_VALUES[symbol]}")
-            value = gen.sequence(body, out) if body else "None"
+            value = gen.sequence(body, out, bind_last=is_action) if body else "None"
             if is_action:
                 out.line("_counts[1] += 1")
-            out.line(f"return {value}")
+                out.line(f"return {value}")
+            else:  # titus's begin and end answer nothing
+                gen.statement(value, out)
+                out.line("return None")
     finally:
         assert gen.scope.parent is not None
         gen.scope = gen.scope.parent
