@@ -17,6 +17,7 @@ from titus.datatype import AvroUnion, jsonDecoder
 from titus.fcn import LibFcn
 
 from . import runtime
+from .cost import is_cheap
 from .errors import Unsupported
 from .library import Namespace, Site, lookup
 from .source import Names, Writer
@@ -50,6 +51,9 @@ class Scope:
             scope = scope.parent
         return None
 
+
+# How many items of a loop whose body is cheap (see .cost) run between two looks at the clock.
+CHEAP_STRIDE = 16
 
 # Library functions whose later arguments titus evaluates only when the first does not decide.
 LAZY_FROM = {"&&": 1, "||": 1, "&&&": 1, "|||": 1}
@@ -173,8 +177,17 @@ class CodeGen:
         self.scope = Scope(self.scope)
         try:
             item = self.declare(function.paramNames[0])
+            countdown = out.temp() if all(is_cheap(expr) for expr in function.exprs) else None
+            if countdown is not None:  # a body of bounded time checks the clock every CHEAP_STRIDE items
+                out.line(f"{countdown} = 1")
             with out.block(f"for {item} in {items}:"):
-                self.check_time(out)
+                if countdown is None:
+                    self.check_time(out)
+                else:
+                    out.line(f"{countdown} -= 1")
+                    with out.block(f"if not {countdown}:"):
+                        out.line(f"{countdown} = {CHEAP_STRIDE}")
+                        self.check_time(out)
                 out.line(f"{append}({self.sequence(function.exprs, out, bind_last=False)})")
         finally:
             assert self.scope.parent is not None
@@ -516,16 +529,29 @@ class CodeGen:
         if not self.is_stable(value):
             value = self.bind(value, out)
         from_union = isinstance(context.exprType, AvroUnion)
+        if from_union:
+            # titus's cast reads a one-entry dict as a tagged member: its tag picks the cases it may match.
+            tag, inner = out.temp(), out.temp()
+            with out.block(f"if type({value}) is dict and len({value}) == 1:"):
+                out.line(f"for {tag} in {value}: {inner} = {value}[{tag}]")
+            with out.block("else:"):
+                out.line(f"{tag} = None")
+                out.line(f"{inner} = {value}")
         result = None if context.partial else out.temp()
         opened = 0
         for index, (case, _) in enumerate(context.cases):
-            decoder = self.helper(runtime.cast_decoder(case.toType, from_union))
+            decoder = self.helper(runtime.cast_decoder(case.toType, False))
             decoded = out.temp()
             if index > 0:
                 out.line("else:")
                 out.indent += 1
                 opened += 1
-            out.line(f"{decoded} = {self.decode(case.toType, value, decoder)}")
+            if from_union:
+                tags = self.const(runtime.accepted_tags(case.toType))
+                out.line(f"{decoded} = {self.decode(case.toType, inner, decoder)} if {tag} is None or {tag} in "
+                         f"{tags} else _NO_MATCH")
+            else:
+                out.line(f"{decoded} = {self.decode(case.toType, value, decoder)}")
             with out.block(f"if {decoded} is not _NO_MATCH:"):
                 self.scope = Scope(self.scope)
                 try:
@@ -546,9 +572,9 @@ class CodeGen:
         return "None"
 
     def decode(self, to_type: Any, value: str, decoder: str) -> str:
-        """The decoder's answer for ``value``, without calling it for the values whose answer is plain:
-        a value of exactly the case's Python type is itself, and only a dict (a tagged union member)
-        or a value that converts (``float("0.5")``) needs the decoder."""
+        """``decoder(value)`` (a case's decoder for a value that is not a tagged member), without calling it
+        where the answer is plain: a value of exactly the case's Python type is itself; another value can
+        only match a number case (``float("0.5")``, ``int(True)``)."""
         fast = runtime.plain_type(to_type)
         if fast is None:
             return f"{decoder}({value})"
@@ -559,8 +585,7 @@ class CodeGen:
             hit = f"({value} is True or {value} is False)"
         else:
             hit = f"type({value}) is {kind}"
-        miss = f"{decoder}({value})" if converts else \
-            f"({decoder}({value}) if type({value}) is dict else _NO_MATCH)"
+        miss = f"{decoder}({value})" if converts else "_NO_MATCH"
         return f"({value} if {hit} else {miss})"
 
     def upcast(self, context: Any, out: Writer) -> str:

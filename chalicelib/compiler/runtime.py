@@ -149,6 +149,20 @@ def cast_decoder(to_type: Any, from_union: bool) -> Callable[[Any], Any]:
     return decode_member
 
 
+def accepted_tags(to_type: Any) -> frozenset:
+    """The tags of a tagged union member that titus's cast lets a case of ``to_type`` try: its own name,
+    and the narrower numbers for a wider number case."""
+    name = to_type.name
+    tags = {name}
+    if name in ("long", "float", "double"):
+        tags.add("int")
+    if name in ("float", "double"):
+        tags.add("long")
+    if name == "double":
+        tags.add("float")
+    return frozenset(tags)
+
+
 def plain_type(to_type: Any) -> Optional["tuple[str, bool]"]:
     """For a primitive case type: the Python type (or ``null``/``boolean``) whose values decode to
     themselves, and whether values of other types may still convert (numbers do: ``int("12")``)."""

@@ -38,24 +38,38 @@ def _gaussian_ll(x: Any, mu: Any, sigma: Any) -> float:
 
 
 def _gaussian_ll_record(x: Any, params: Dict[str, Any]) -> float:
-    # _gaussian_params and _gaussian_ll in one frame: the naive Bayes models call this per feature.
-    variance = params["variance"]
-    if not variance >= 0.0:  # NaN or negative
-        raise PFARuntimeException("invalid parameterization", 13000, "prob.dist.gaussianLL", None)
-    mu = params["mean"]
-    sigma = _sqrt(variance)
-    if not (_isfinite(mu) and _isfinite(sigma)):
-        raise PFARuntimeException("invalid parameterization", 13000, "prob.dist.gaussianLL", None)
+    mu, sigma = _gaussian_params(params, 13000, "prob.dist.gaussianLL")
+    return _gaussian_ll(x, mu, sigma)
+
+
+# Records whose terms a call site keeps (a naive Bayes model's parameters are the same dicts every call).
+_CACHED_RECORDS = 4096
+
+
+def _gaussian_ll_cached(cache: Dict[int, Tuple[Any, ...]], x: Any, params: Dict[str, Any]) -> float:
+    """``_gaussian_ll_record`` with the parameters' terms (titus's, computed the same way) kept per record."""
+    entry = cache.get(id(params))
+    if entry is None or entry[0] is not params:
+        mu, sigma = _gaussian_params(params, 13000, "prob.dist.gaussianLL")
+        if math.isinf(mu) or math.isnan(mu) or math.isinf(sigma) or math.isnan(sigma):
+            raise PFARuntimeException("invalid parameterization", 13000, "prob.dist.gaussianLL", None)
+        if len(cache) >= _CACHED_RECORDS:
+            cache.clear()
+        terms = (2.0 * sigma**2, math.log(sigma * _SQRT_2PI)) if sigma != 0.0 else (0.0, 0.0)
+        entry = cache[id(params)] = (params, mu, sigma, *terms)
+    _, mu, sigma, twice_variance, log_norm = entry
     if not _isfinite(x):
         raise PFARuntimeException("invalid input", 13001, "prob.dist.gaussianLL", None)
     if sigma == 0.0:
         return float("-inf") if x != mu else float("inf")
-    return -(x - mu)**2 / (2.0 * sigma**2) - _log(sigma * _SQRT_2PI)
+    return -(x - mu)**2 / twice_variance - log_norm
 
 
 @native("prob.dist.gaussianLL")
 def _emit_gaussian_ll(site: Site) -> Optional[str]:
-    return site.call(_gaussian_ll if len(site.args) == 3 else _gaussian_ll_record)
+    if len(site.args) == 3:
+        return site.call(_gaussian_ll)
+    return site.call(_gaussian_ll_cached, site.const({}))
 
 
 def _gaussian_cdf(x: Any, mu: Any, sigma: Any) -> float:
