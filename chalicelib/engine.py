@@ -101,7 +101,7 @@ class PfaModel:
         :mod:`chalicelib.compiler.choice`. ``PFA_ENGINE=compiled`` that cannot be met is a ModelLoadError."""
         try:
             choice = choose_engine(self._document, preference, check_inputs,
-                                   budget_ms=min(CHECK_BUDGET_MS, self.timeout_ms / 10))
+                                   budget_ms=min(CHECK_BUDGET_MS, self.timeout_ms / 10), titus_engine=self._engine)
         except EngineRefused as why:
             raise ModelLoadError(f"PFA_ENGINE is 'compiled' but {why}") from None
         if choice.compiled is not None:

@@ -10,7 +10,8 @@ from chalice.test import Client
 
 import app as app_module
 from chalicelib.compiler import compile_document
-from chalicelib.compiler.choice import EngineRefused, choose_engine
+from chalicelib.compiler.choice import EngineRefused, choose_engine, keeps_no_state
+from chalicelib.served_model import compile_served
 from chalicelib.settings import Settings, SettingsError
 from chalicelib.wiring import build_runtime
 
@@ -121,3 +122,22 @@ def test_pfa_engine_is_checked_once_and_named():
     assert Settings.from_mapping({**base, "PFA_ENGINE": " Compiled "}).pfa_engine == "compiled"
     with pytest.raises(SettingsError, match="PFA_ENGINE must be one of auto, compiled, titus, got 'fast'"):
         Settings.from_mapping({**base, "PFA_ENGINE": "fast"})
+
+
+COUNTER = {"input": "double", "output": "int", "cells": {"seen": {"type": "int", "init": 0}},
+           "action": [{"cell": "seen", "to": {"+": [{"cell": "seen"}, 1]}}, {"cell": "seen"}]}
+
+
+@pytest.mark.parametrize("engine", ["auto", "titus"])
+def test_the_load_time_check_leaves_a_stateful_models_served_state_untouched(engine):
+    served = compile_served(json.dumps(COUNTER).encode(), "counter.pfa", engine=engine)
+    assert served.model.engine.name == ("compiled" if engine == "auto" else "titus")
+    assert [served.predict(0.5) for _ in range(3)] == [1, 2, 3]
+
+
+def test_only_documents_that_keep_no_state_share_the_serving_titus_engine_with_the_check():
+    assert keeps_no_state(SQUARE) and keeps_no_state(json.loads((MODELS / "sonar_naive_bayes.pfa").read_text()))
+    assert not keeps_no_state(COUNTER)
+    assert not keeps_no_state({**SQUARE, "action": [{"log": ["input"]}, "input"]})
+    assert not keeps_no_state({**SQUARE, "action": [{"rand.double": [0, 1]}]})
+    assert not keeps_no_state({**SQUARE, "output": "long", "action": ["actionsStarted"]})

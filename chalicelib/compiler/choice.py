@@ -44,7 +44,8 @@ class EngineChoice:
 
 def choose_engine(document: Dict[str, Any], preference: str, check_inputs: List[Any],
                   budget_ms: float = CHECK_BUDGET_MS,
-                  compiler: Callable[[Dict[str, Any]], CompiledDocument] = compile_document) -> EngineChoice:
+                  compiler: Callable[[Dict[str, Any]], CompiledDocument] = compile_document,
+                  titus_engine: Any = None) -> EngineChoice:
     """Compile ``document`` and check it against titus on ``check_inputs`` (validated data), by ``preference``."""
     if preference == TITUS:
         return EngineChoice(TITUS, "PFA_ENGINE is 'titus'")
@@ -53,10 +54,13 @@ def choose_engine(document: Dict[str, Any], preference: str, check_inputs: List[
         compiled = _compile(document, compiler)
     except Unsupported as why:
         return _fallback(preference, f"the compiler does not cover this document: {why}")
-    difference, compared = _check(document, compiled, check_inputs, budget_ms)
+    difference, compared = _check(document, compiled, check_inputs, budget_ms, titus_engine)
     check_ms = (time.perf_counter() - started) * 1000
     if difference is not None:
         return _fallback(preference, f"the compiled engine disagreed with titus on {difference}")
+    if compared == 0 and check_inputs and preference == AUTO:
+        return _fallback(preference, f"the check could not score any input on titus within its budget "
+                                     f"({budget_ms:.0f} ms), so nothing showed the two engines agree")
     chosen = "PFA_ENGINE is 'compiled'" if preference == COMPILED else "it agreed with titus"
     reason = f"{chosen} on {compared} check input{'s' if compared != 1 else ''} ({check_ms:.0f} ms)"
     return EngineChoice(COMPILED, reason, compiled, compared, check_ms)
@@ -91,18 +95,26 @@ def _fallback(preference: str, reason: str) -> EngineChoice:
     return EngineChoice(TITUS, reason)
 
 
-def _check(document: Dict[str, Any], compiled: CompiledDocument, inputs: List[Any],
-           budget_ms: float) -> "tuple[Optional[str], int]":
-    """The first disagreement (described) and how many inputs were compared."""
-    deadline = time.perf_counter() + budget_ms / 1000
+def _check(document: Dict[str, Any], compiled: CompiledDocument, inputs: List[Any], budget_ms: float,
+           titus_engine: Any = None) -> "tuple[Optional[str], int]":
+    """The first disagreement (described) and how many inputs were compared.
+
+    ``titus_engine`` (the one that serves if the compiled engine does not) is used for the check when
+    scoring cannot change what it holds or writes; otherwise titus makes a fresh engine of its own. The
+    budget starts once both engines are ready.
+    """
     try:
-        reference, = PFAEngine.fromJson(document)
-        reference.log = _quiet  # the check's instances do not write the document's log lines
-        reference.begin()
+        if titus_engine is not None and keeps_no_state(document):
+            reference = titus_engine
+        else:
+            reference, = PFAEngine.fromJson(document)
+            reference.log = _quiet  # the check's instances do not write the document's log lines
+            reference.begin()
         candidate = compiled.instance(log=_quiet)
         candidate.begin()
     except Exception:
         return None, 0  # titus itself cannot make a second engine: nothing to compare
+    deadline = time.perf_counter() + budget_ms / 1000
     compared = 0
     ran_out = False
 
@@ -133,6 +145,28 @@ def _check(document: Dict[str, Any], compiled: CompiledDocument, inputs: List[An
     if ran_out:
         give_back()
     return None, compared
+
+
+def keeps_no_state(document: Any) -> bool:
+    """Whether scoring leaves an engine as it was and writes nothing: no cell or pool is changed, no random
+    number drawn, no log line written, and the action counters are not read."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if ("cell" in node or "pool" in node) and ("to" in node or "del" in node):
+                return False
+            if any(isinstance(key, str) and (key.startswith("rand.") or key in _STATEFUL_FORMS) for key in node):
+                return False
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and node in ("actionsStarted", "actionsFinished"):
+            return False
+    return True
+
+
+_STATEFUL_FORMS = ("log", "a.shuffle", "emit")
 
 
 def _quiet(message: Any, namespace: Any) -> None:
