@@ -13,13 +13,13 @@ import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from titus import pfaast as ast
-from titus.datatype import AvroUnion, jsonDecoder
+from titus.datatype import AvroMap, AvroRecord, AvroUnion, jsonDecoder
 from titus.fcn import LibFcn
 
 from . import runtime
 from .cost import is_cheap
 from .errors import Unsupported
-from .library import Namespace, Site, lookup
+from .library import Namespace, Site, lookup, wants_atoms, writes_statements
 from .source import Names, Writer
 
 # Names titus defines in the action's scope (and begin's and end's, where they exist).
@@ -195,6 +195,45 @@ class CodeGen:
         self.stable.add(result)
         return result
 
+    def inline_simple_walk(self, context: Any, out: Writer) -> str:
+        """``model.tree.simpleWalk`` with an inline test, as titus walks it, the test's body in the loop."""
+        datum, node = [code if self.is_stable(code) else self.bind(code, out)
+                       for code in self.exprs(context.args[:2], out)]
+        test = context.args[2]
+        tree_name = self.const(str(json.loads(repr(context.paramTypes[1]))["name"]))
+        current, union, tag, result = out.temp(), out.temp(), out.temp(), out.temp()
+        out.line(f"{current} = {node}")
+        cheap = all(is_cheap(expr) for expr in test.exprs)
+        countdown = out.temp()
+        out.line(f"{countdown} = 1")
+        self.scope = Scope(self.scope)
+        try:
+            datum_name, node_name = (self.declare(name) for name in test.paramNames)
+            with out.block("while True:"):
+                if cheap:
+                    out.line(f"{countdown} -= 1")
+                    with out.block(f"if not {countdown}:"):
+                        out.line(f"{countdown} = {CHEAP_STRIDE}")
+                        self.check_time(out)
+                else:
+                    self.check_time(out)
+                out.line(f"{datum_name} = {datum}")
+                out.line(f"{node_name} = {current}")
+                passed = self.sequence(test.exprs, out, bind_last=False)
+                out.line(f"{union} = {current}[{self.const('pass')}] if {passed} else {current}[{self.const('fail')}]")
+                with out.block(f"if {union} is None:"):
+                    out.line(f"{result} = None")
+                    out.line("break")
+                out.line(f"({tag}, {current}), = {union}.items()")
+                with out.block(f"if {tag} != {tree_name}:"):
+                    out.line(f"{result} = {current}")
+                    out.line("break")
+        finally:
+            assert self.scope.parent is not None
+            self.scope = self.scope.parent
+        self.stable.add(result)
+        return result
+
     def lazy_exprs(self, contexts: Sequence[Any], first_lazy: int, out: Writer) -> List[str]:
         """Like :meth:`exprs`, but an argument from ``first_lazy`` on that needs statements becomes a call
         of a local function, so it is evaluated only where the emitter places it (``and``, ``or``)."""
@@ -332,12 +371,11 @@ class CodeGen:
                 base = f"{base}[{self.const(part)}]"
                 continue
             key = next(index_codes)
-            missing = f"{item}({{0}}, {key}, {array_code}, {map_code}, {self.const(fcn_name)})"
-            if not self.is_stable(key):
-                base = missing.format(base)
-                continue
             if not (self.is_stable(base) or base.startswith("_cells[") and "]" not in base[7:-1]):
                 base = self.bind(base, out)
+            if not self.is_stable(key):
+                key = self.bind(key, out)
+            missing = f"{item}({{0}}, {key}, {array_code}, {map_code}, {self.const(fcn_name)})"
             if kind == "map":
                 base = f"({base}[{key}] if {key} in {base} else {missing.format(base)})"
             else:
@@ -532,7 +570,10 @@ class CodeGen:
         if from_union:
             # titus's cast reads a one-entry dict as a tagged member: its tag picks the cases it may match.
             tag, inner = out.temp(), out.temp()
-            with out.block(f"if type({value}) is dict and len({value}) == 1:"):
+            # Where no member is a record or a map, any dict is a tagged member (titus tags with one key).
+            only_tagged = not any(isinstance(member, (AvroRecord, AvroMap)) for member in context.exprType.types)
+            test = f"type({value}) is dict" if only_tagged else f"type({value}) is dict and len({value}) == 1"
+            with out.block(f"if {test}:"):
                 out.line(f"for {tag} in {value}: {inner} = {value}[{tag}]")
             with out.block("else:"):
                 out.line(f"{tag} = None")
@@ -547,9 +588,11 @@ class CodeGen:
                 out.indent += 1
                 opened += 1
             if from_union:
-                tags = self.const(runtime.accepted_tags(case.toType))
-                out.line(f"{decoded} = {self.decode(case.toType, inner, decoder)} if {tag} is None or {tag} in "
-                         f"{tags} else _NO_MATCH")
+                accepted = runtime.accepted_tags(case.toType)
+                matches = f"{tag} == {self.const(next(iter(accepted)))}" if len(accepted) == 1 else \
+                    f"{tag} in {self.const(accepted)}"
+                out.line(f"{decoded} = {self.decode(case.toType, inner, decoder)} if {tag} is None or {matches} "
+                         f"else _NO_MATCH")
             else:
                 out.line(f"{decoded} = {self.decode(case.toType, value, decoder)}")
             with out.block(f"if {decoded} is not _NO_MATCH:"):
@@ -654,6 +697,8 @@ class CodeGen:
         if name == "a.map" and isinstance(context.args[1], ast.FcnDef.Context) and \
                 len(context.args[1].paramNames) == 1:
             return self.inline_map(context.args[0], context.args[1], out)
+        if name == "model.tree.simpleWalk" and isinstance(context.args[2], ast.FcnDef.Context):
+            return self.inline_simple_walk(context, out)
         if name in LAZY_FROM:
             args = self.lazy_exprs(context.args, LAZY_FROM[name], out)
         else:
@@ -664,7 +709,10 @@ class CodeGen:
             raise Unsupported("a call of something that is neither a library nor a user function")
         emitter = lookup(name)
         if emitter is not None:
-            site = Site(name, list(context.paramTypes), context.retType, args, context.pos, self.namespace)
+            if wants_atoms(name):
+                args = [arg if self.is_stable(arg) else self.bind(arg, out) for arg in args]
+            site = Site(name, list(context.paramTypes), context.retType, args, context.pos, self.namespace,
+                        writer=out if writes_statements(name) else None)
             code = emitter(site)
             if code is not None:
                 return code
@@ -692,13 +740,22 @@ class CodeGen:
                                 for symbol in context.nameToFcn) + "}"
         return f"{table}[{codes[0]}]({', '.join(codes[1:])})"
 
-    def function_body(self, header_name: str, param_names: Sequence[str], body: Sequence[Any], out: Writer) -> None:
-        """``def header_name(params): ...`` for a PFA function's parameters and body."""
+    def function_body(self, header_name: str, param_names: Sequence[str], body: Sequence[Any], out: Writer,
+                      cheap: bool = False) -> None:
+        """``def header_name(params): ...`` for a PFA function's parameters and body (``cheap``: of bounded time,
+        see :mod:`.cost`)."""
         self.scope = Scope(self.scope)
         try:
             params = [self.declare(name) for name in param_names]
             with out.block(f"def {header_name}({', '.join(params)}):"):
-                self.check_time(out)
+                if cheap:  # bounded work per call: the clock is read every CHEAP_STRIDE calls of such functions
+                    out.line("nonlocal _tick")
+                    out.line("_tick -= 1")
+                    with out.block("if not _tick:"):
+                        out.line(f"_tick = {CHEAP_STRIDE}")
+                        self.check_time(out)
+                else:
+                    self.check_time(out)
                 value = self.sequence(body, out, bind_last=False)
                 out.line(f"return {value}")
         finally:
@@ -712,7 +769,8 @@ class CodeGen:
         record = [self.scope.depth + 1, False]
         self.functions.append(record)
         try:
-            self.function_body(name, context.paramNames, context.exprs, written)
+            self.function_body(name, context.paramNames, context.exprs, written,
+                               cheap=all(is_cheap(expr) for expr in context.exprs))
         finally:
             self.functions.pop()
         if record[1]:

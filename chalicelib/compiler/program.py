@@ -143,6 +143,7 @@ def compile_document(document: Dict[str, Any], options: Optional[Dict[str, Any]]
     with out.block(f"def {FACTORY}(_cells, _pools, _clock, _state, _scope, _log, _name, _index, _metadata, "
                    "_version, _counts):"):
         out.line("_deadline = _clock.deadline")
+        out.line("_tick = 1")
         with out.block("def _start(deadline):"):
             out.line("nonlocal _deadline")
             out.line("_deadline = deadline")

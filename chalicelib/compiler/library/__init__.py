@@ -4,9 +4,9 @@
 import importlib
 import pkgutil
 
-from .registry import Namespace, Site, lookup, native, native_names
+from .registry import Namespace, Site, lookup, native, native_names, wants_atoms, writes_statements
 
-__all__ = ["Namespace", "Site", "lookup", "native", "native_names"]
+__all__ = ["Namespace", "Site", "lookup", "native", "native_names", "wants_atoms", "writes_statements"]
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in ("registry", "types"):

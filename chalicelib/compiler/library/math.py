@@ -173,7 +173,7 @@ def _sqrt(x: float) -> float:
 _DIRECT: Dict[str, Callable[..., Any]] = {
     "m.acos": _acos, "m.asin": _asin, "m.atan": math.atan, "m.atan2": math.atan2, "m.ceil": _ceil,
     "m.copysign": _copysign, "m.cos": _cos, "m.cosh": math.cosh, "m.exp": math.exp, "m.floor": _floor,
-    "m.hypot": _hypot, "m.ln": _ln, "m.log10": _log10, "m.log": _log, "m.ln1p": _ln1p, "m.rint": _rint,
+    "m.hypot": _hypot, "m.log10": _log10, "m.log": _log, "m.ln1p": _ln1p, "m.rint": _rint,
     "m.signum": _signum, "m.sin": _sin, "m.sinh": math.sinh, "m.sqrt": _sqrt, "m.tan": _tan,
     "m.tanh": math.tanh,
 }
@@ -182,6 +182,13 @@ _DIRECT: Dict[str, Callable[..., Any]] = {
 @native(*_DIRECT)
 def _emit_direct(site: Site) -> Optional[str]:
     return site.call(_DIRECT[site.name])
+
+
+@native("m.ln", atoms=True)
+def _emit_ln(site: Site) -> Optional[str]:
+    # math.log where it is defined, titus's answers (NaN, -inf) through _ln elsewhere, without a call per value.
+    x, = site.args
+    return f"({site.helper(math.log)}({x}) if {x} > 0.0 else {site.helper(_ln)}({x}))"
 
 
 @native("m.pi")

@@ -65,11 +65,37 @@ def _gaussian_ll_cached(cache: Dict[int, Tuple[Any, ...]], x: Any, params: Dict[
     return -(x - mu)**2 / twice_variance - log_norm
 
 
-@native("prob.dist.gaussianLL")
+def _gaussian_entry(cache: Dict[int, Tuple[Any, ...]], params: Dict[str, Any]) -> Tuple[Any, ...]:
+    """The record's terms for ``_gaussian_ll_cached``, checked as titus checks them, kept in ``cache``."""
+    mu, sigma = _gaussian_params(params, 13000, "prob.dist.gaussianLL")
+    if math.isinf(mu) or math.isnan(mu) or math.isinf(sigma) or math.isnan(sigma):
+        raise PFARuntimeException("invalid parameterization", 13000, "prob.dist.gaussianLL", None)
+    if len(cache) >= _CACHED_RECORDS:
+        cache.clear()
+    terms = (2.0 * sigma**2, math.log(sigma * _SQRT_2PI)) if sigma != 0.0 else (0.0, 0.0)
+    entry = cache[id(params)] = (params, mu, sigma, *terms)
+    return entry
+
+
+def _gaussian_ll_edge(x: Any, mu: Any, sigma: float) -> float:
+    """What the inline form leaves to a call: a non-finite ``x`` (an error), a zero ``sigma``."""
+    if not _isfinite(x):
+        raise PFARuntimeException("invalid input", 13001, "prob.dist.gaussianLL", None)
+    return float("-inf") if x != mu else float("inf")
+
+
+@native("prob.dist.gaussianLL", statements=True)
 def _emit_gaussian_ll(site: Site) -> Optional[str]:
     if len(site.args) == 3:
         return site.call(_gaussian_ll)
-    return site.call(_gaussian_ll_cached, site.const({}))
+    # The record's terms come from a cache per call site (by the record's identity), read in place.
+    x, params = site.args
+    cache, entry = site.const({}), site.temp()
+    site.line(f"{entry} = {cache}.get({site.helper(id)}({params}))")
+    site.line(f"if {entry} is None or {entry}[0] is not {params}: "
+              f"{entry} = {site.helper(_gaussian_entry)}({cache}, {params})")
+    return (f"(-({x} - {entry}[1])**2 / {entry}[3] - {entry}[4] if {entry}[2] != 0.0 and "
+            f"{site.helper(_isfinite)}({x}) else {site.helper(_gaussian_ll_edge)}({x}, {entry}[1], {entry}[2]))")
 
 
 def _gaussian_cdf(x: Any, mu: Any, sigma: Any) -> float:

@@ -31,21 +31,41 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 Emitter = Callable[["Site"], Optional[str]]
 
 _NATIVE: Dict[str, Emitter] = {}
+_WANTS_ATOMS: set = set()
+_WRITES_STATEMENTS: set = set()
 
 
-def native(*names: str) -> Callable[[Emitter], Emitter]:
-    """Register the decorated emitter for each PFA function name in ``names``."""
+def native(*names: str, atoms: bool = False, statements: bool = False) -> Callable[[Emitter], Emitter]:
+    """Register the decorated emitter for each PFA function name in ``names``.
+
+    With ``atoms``, every argument expression the emitter gets is a name or a constant (the compiler
+    evaluates the others into temporaries first, in order), so it may use each as often as it likes.
+    With ``statements`` (which implies ``atoms``), the emitter may also write statements that run before
+    its expression, with :meth:`Site.line` and :meth:`Site.temp`.
+    """
     def register(emitter: Emitter) -> Emitter:
         for name in names:
             if name in _NATIVE:
                 raise ValueError(f"library function {name} is registered twice")
             _NATIVE[name] = emitter
+            if atoms or statements:
+                _WANTS_ATOMS.add(name)
+            if statements:
+                _WRITES_STATEMENTS.add(name)
         return emitter
     return register
 
 
 def lookup(name: str) -> Optional[Emitter]:
     return _NATIVE.get(name)
+
+
+def wants_atoms(name: str) -> bool:
+    return name in _WANTS_ATOMS
+
+
+def writes_statements(name: str) -> bool:
+    return name in _WRITES_STATEMENTS
 
 
 def native_names() -> List[str]:
@@ -81,6 +101,19 @@ class Site:
     args: List[str]  # Python expressions of the arguments
     pos: Optional[str]
     namespace: Namespace = field(default_factory=Namespace)
+    writer: Any = None  # where statements go, for emitters registered with ``statements``
+
+    def line(self, text: str) -> None:
+        """A statement run before the emitter's expression (``statements`` emitters only)."""
+        if self.writer is None:
+            raise RuntimeError(f"the emitter of {self.name} writes statements but was not registered so")
+        self.writer.line(text)
+
+    def temp(self) -> str:
+        """A new local name for the statements to assign (``statements`` emitters only)."""
+        if self.writer is None:
+            raise RuntimeError(f"the emitter of {self.name} writes statements but was not registered so")
+        return str(self.writer.temp())
 
     def helper(self, function: Any) -> str:
         """A generated name bound to ``function`` (or any object) in the generated module."""
