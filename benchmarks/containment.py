@@ -13,7 +13,7 @@ inputs, same moment). The verdict is stated in the report rather than hidden or 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from benchmarks.harness import Samples, paired_difference
 
@@ -35,19 +35,32 @@ RULES: List[Rule] = [
     Rule("handler", "handler_stubbed", "the same path, with the real engine instead of a constant"),
     Rule("handler_stubbed", "app_stubbed", "the same call, plus the Lambda runtime's JSON decode and encode"),
     Rule("client", "predict", "the test client runs predict on the same model, plus Chalice's local gateway"),
+    Rule("handler_compiled", "engine_compiled",
+         "the handler of the PFA_ENGINE=compiled runtime runs that same compiled instance's action"),
 ]
 BATCH_PREFIX = "batch_"
+COMPILED_BATCH_PREFIX = "batch_compiled_"
+
+
+def batch_size(stage: str) -> Optional[int]:
+    """The batch size of a batch stage (``batch_<size>``, ``batch_compiled_<size>``), else None."""
+    if not stage.startswith(BATCH_PREFIX):
+        return None
+    return int(stage.rsplit("_", 1)[1])
 HOLDS, WITHIN_NOISE, INVERTED = "holds", "inverted within noise", "inverted"
 VERDICTS = (HOLDS, WITHIN_NOISE, INVERTED)
 
 
 def rules_for(stages: List[str]) -> List[Rule]:
-    """The rules whose stages were measured, with one per batch stage (``batch_<size>``: size x the engine)."""
+    """The rules whose stages were measured, with one per batch stage (``batch_<size>``: size x the engine;
+    ``batch_compiled_<size>``: size x the compiled engine)."""
     rules = [rule for rule in RULES if rule.outer in stages and rule.inner in stages]
     for name in stages:
-        if name.startswith(BATCH_PREFIX) and "engine" in stages:
-            size = int(name[len(BATCH_PREFIX):])
-            rules.append(Rule(name, "engine", f"a batch of {size} runs the engine once per record", size))
+        size = batch_size(name)
+        compiled = name.startswith(COMPILED_BATCH_PREFIX)
+        inner, what = ("engine_compiled", "compiled engine") if compiled else ("engine", "engine")
+        if size is not None and inner in stages:
+            rules.append(Rule(name, inner, f"a batch of {size} runs the {what} once per record", size))
     return rules
 
 

@@ -10,7 +10,55 @@ from benchmarks.containment import HOLDS, INVERTED, WITHIN_NOISE
 from benchmarks.results_paths import RESULTS_JSON, RESULTS_MD
 from benchmarks.stages import STAGES
 
-TARGETS = {"sonar_overhead_us": 150.0, "cold_start_ms": 1000.0, "peak_rss_mb": 150.0}
+TARGETS = {"sonar_overhead_us": 150.0, "cold_start_ms": 1000.0, "peak_rss_mb": 150.0,
+           "sonar_compiled_over_floor": 3.0, "sonar_titus_over_compiled": 30.0,
+           "forest_compiled_us": 400.0, "forest_titus_over_compiled": 10.0,
+           "batch_compiled_records_per_cpu_s": 5000.0}
+# How each target is met: the measured figure below ("<"), at most ("<=") or at least (">=") the target.
+TARGET_COMPARISONS = {"sonar_overhead_us": "<", "cold_start_ms": "<", "peak_rss_mb": "<",
+                      "sonar_compiled_over_floor": "<=", "sonar_titus_over_compiled": ">=",
+                      "forest_compiled_us": "<=", "forest_titus_over_compiled": ">=",
+                      "batch_compiled_records_per_cpu_s": ">="}
+TARGET_FOREST_TREES = 100
+TARGET_BATCH_SIZE = 1000
+
+
+def _meets(value: float, comparison: str, target: float) -> bool:
+    return value < target if comparison == "<" else value <= target if comparison == "<=" else value >= target
+
+
+def target_rows(results: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Each target, the figure measured for it in this run, and whether it is met. ``as_specified`` is False when
+    the run measured it on less than the target names (--quick: a smaller forest, a smaller batch)."""
+    sonar = results["models"]["sonar"]
+    cold = results["cold_start"]["median"]
+    forest = results["forest"]
+    batch = results["batch_compiled"]["sizes"][-1]
+    trees, size = forest["trees"], batch["size"]
+    rows = [
+        ("sonar_overhead_us", "Sonar service overhead: the handler, engine stubbed", "us",
+         sonar["overhead_us"]["handler_engine_stubbed"], "Sonar, one request", True),
+        ("cold_start_ms", "Cold start, spawn to first answer, PFA_ENGINE default (auto: the engine check "
+         "included)", "ms", cold["to_first_answer_ms"], f"Sonar, median of {results['cold_start']['runs']}", True),
+        ("peak_rss_mb", "Cold start peak RSS (VmHWM), PFA_ENGINE default", "MB", cold["peak_rss_mb"],
+         f"Sonar, median of {results['cold_start']['runs']}", True),
+        ("sonar_compiled_over_floor", "Sonar: compiled engine / plain-Python floor", "x",
+         sonar["floor"]["compiled_over_floor"], "Sonar, same rounds", True),
+        ("sonar_titus_over_compiled", "Sonar: titus engine / compiled engine", "x",
+         sonar["compiled"]["titus_over_compiled_engine"], "Sonar, same rounds", True),
+        ("forest_compiled_us", f"Random forest of {TARGET_FOREST_TREES} trees (pfactl export): compiled engine, "
+         "per record", "us", forest["median_us"]["compiled"], f"{trees} trees, every Sonar row",
+         trees == TARGET_FOREST_TREES),
+        ("forest_titus_over_compiled", f"Random forest of {TARGET_FOREST_TREES} trees: titus / compiled, per record",
+         "x", forest["titus_over_compiled"], f"{trees} trees, every Sonar row", trees == TARGET_FOREST_TREES),
+        ("batch_compiled_records_per_cpu_s", f"`/predict/batch` of {TARGET_BATCH_SIZE:,} Sonar records, whole "
+         "handler, compiled: records per CPU-second (process_time)", "records/CPU-s",
+         batch["records_per_process_cpu_s"], f"batch of {size:,}", size == TARGET_BATCH_SIZE),
+    ]
+    return [{"key": key, "what": what, "unit": unit, "comparison": TARGET_COMPARISONS[key], "target": TARGETS[key],
+             "measured": value, "measured_on": on, "as_specified": specified,
+             "met": _meets(value, TARGET_COMPARISONS[key], TARGETS[key])}
+            for key, what, unit, value, on, specified in rows]
 
 
 def headline_summary(results: Dict[str, Any]) -> Dict[str, Any]:
@@ -18,19 +66,20 @@ def headline_summary(results: Dict[str, Any]) -> Dict[str, Any]:
     sonar = results["models"]["sonar"]
     cold = results["cold_start"]["median"]
     overhead = sonar["overhead_us"]["handler_engine_stubbed"]
+    targets = target_rows(results)
     return {
         "sonar_engine_us": sonar["median_us"]["engine"],
+        "sonar_engine_compiled_us": sonar["median_us"]["engine_compiled"],
         "sonar_handler_us": sonar["median_us"]["handler"],
+        "sonar_handler_compiled_us": sonar["median_us"]["handler_compiled"],
         "sonar_overhead_us": overhead,
         "sonar_overhead_minus_us": sonar["overhead_us"]["handler_minus_engine"],
         "sonar_floor_us": sonar["median_us"]["floor"],
         "cold_start_ms": cold["to_first_answer_ms"],
+        "cold_start_titus_ms": results["cold_start"]["titus"]["median"]["to_first_answer_ms"],
         "peak_rss_mb": cold["peak_rss_mb"],
-        "targets_met": {
-            "sonar_overhead_us": overhead < TARGETS["sonar_overhead_us"],
-            "cold_start_ms": cold["to_first_answer_ms"] < TARGETS["cold_start_ms"],
-            "peak_rss_mb": cold["peak_rss_mb"] < TARGETS["peak_rss_mb"],
-        },
+        "targets": targets,
+        "targets_met": {row["key"]: row["met"] for row in targets},
     }
 
 
@@ -78,13 +127,18 @@ def render_markdown(results: Dict[str, Any]) -> str:
         f"- Run: {results['plan']['rounds']} interleaved rounds (each round: every stage on the same records, "
         "warm, in a shuffled order that the next round reverses), blocks of about "
         f"{results['plan']['block_us']:.0f} us; {results['duration_s']:.0f} s in all",
+    ]
+    lines += render_targets(results)
+    lines += [
         "",
         "## Per request, in process",
         "",
         "Median time per request in microseconds, and as a ratio to the raw titus engine "
         "(`engine.action(x, check=False)`) of the same model, measured in the same rounds on the same records. "
         "Every stage runs the model the handler serves and is timed warm (after an untimed pass on the same "
-        "records), as in a run of back-to-back requests.",
+        "records), as in a run of back-to-back requests. Two runtimes serve the app, one built with "
+        "PFA_ENGINE=titus (every row but the *compiled* ones) and one with PFA_ENGINE=compiled; a stage that "
+        "goes through the app points it at its runtime, untimed, before its passes.",
         "",
         "| stage | " + " | ".join(f"{short} us | {short} x engine" for short in shorts) + " |",
         "| --- | " + " | ".join("---: | ---:" for _ in shorts) + " |",
@@ -101,6 +155,7 @@ def render_markdown(results: Dict[str, Any]) -> str:
     lines += ["", "What each row is:", ""]
     lines += [f"- **{label}**: {what}" for _, label, what in STAGES]
     lines += render_containment(models, shorts)
+    lines += render_compiled(models, shorts)
     lines += [
         "",
         "## Service overhead",
@@ -142,7 +197,7 @@ def render_markdown(results: Dict[str, Any]) -> str:
     ]
     for short in shorts:
         model = models[short]
-        for key in ("engine", "handler", "handler_stubbed", "app_stubbed"):
+        for key in ("engine", "engine_compiled", "handler", "handler_compiled", "handler_stubbed", "app_stubbed"):
             lines.append(f"| {model['name']} | {key} | {_us(model['median_us'][key])} | "
                          f"{_us(model['cpu_median_us'][key])} | {_ratio(model['cpu_ratio_to_engine'][key])} |")
     floor = results["floor"]
@@ -153,17 +208,21 @@ def render_markdown(results: Dict[str, Any]) -> str:
         "The Sonar model's math written out in plain Python (`SonarFloor`, mirroring the PFA action), "
         "against the engine:",
         "",
-        "| | median us | x engine |",
-        "| --- | ---: | ---: |",
-        f"| titus engine | {_us(models['sonar']['median_us']['engine'])} | 1x |",
-        f"| plain Python | {_us(floor['median_us'])} | {_ratio(floor['ratio_to_engine'])} |",
+        "| | median us | x engine | x floor |",
+        "| --- | ---: | ---: | ---: |",
+        f"| titus engine | {_us(models['sonar']['median_us']['engine'])} | 1x | "
+        f"{_ratio(1 / floor['ratio_to_engine'])} |",
+        f"| compiled engine | {_us(models['sonar']['median_us']['engine_compiled'])} | "
+        f"{_ratio(models['sonar']['ratio_to_engine']['engine_compiled'])} | {_ratio(floor['compiled_over_floor'])} |",
+        f"| plain Python | {_us(floor['median_us'])} | {_ratio(floor['ratio_to_engine'])} | 1x |",
         "",
         f"Same label as the engine on {floor['labels_equal_engine']}/{floor['rows']} rows, as R on "
         f"{floor['labels_equal_reference']}/{floor['rows']}; largest difference from R's P(M): "
         f"{floor['probabilities_vs_r']['max_abs_diff_prob_M']:.2g}.",
     ]
     cold = results["cold_start"]
-    medians, ratios = cold["median"], cold["ratio_to_bare_python"]
+    medians, titus = cold["median"], cold["titus"]
+    titus_medians = titus["median"]
     lines += [
         "",
         "## Cold start (Sonar, fresh process)",
@@ -172,21 +231,36 @@ def render_markdown(results: Dict[str, Any]) -> str:
                                             else "") +
         f"; baseline: a bare `python -c pass` from spawn to exit, **{_ms(cold['bare_python_ms'])} ms**, "
         "timed alternately with the runs. The child does what a Lambda container does: import the app, load "
-        "the default model (settings, boto3 client, S3 GET, compile), then answer one `POST /predict` event.",
+        "the default model (settings, boto3 client, S3 GET, compile), then answer one `POST /predict` event. "
+        f"With the default PFA_ENGINE (auto; the model was served by {', '.join(cold['engines'])}) the load also "
+        "compiles the document to Python and checks it against titus; the same child with PFA_ENGINE=titus "
+        f"(served by {', '.join(titus['engines'])}) ran alternately with it, for comparison.",
         "",
-        "| stage | median ms | x bare python |",
-        "| --- | ---: | ---: |",
+        "| stage | default (auto) ms | x bare python | PFA_ENGINE=titus ms | x bare python | auto - titus ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key, label in (("interpreter_start_ms", "interpreter start (spawn to first line)"),
                        ("import_app_ms", "`import app` (chalice, boto3, titus, numpy)"),
-                       ("load_model_ms", "load the model (S3 client, fetch, compile)"),
-                       ("s3_fetch_ms", "- of which S3 fetch"), ("compile_ms", "- of which compile"),
+                       ("load_model_ms", "load the model (S3 client, fetch, compile, engine check)"),
+                       ("s3_fetch_ms", "- of which S3 fetch"),
+                       ("compile_ms", "- of which compile (titus, and for auto the compiled engine and the check)"),
+                       ("check_ms", "- - of which the engine choice (`EngineChoice.check_ms`: compile to Python + "
+                                    "check)"),
                        ("first_request_ms", "first request"),
                        ("to_first_answer_ms", "**spawn to first answer**"),
                        ("process_wall_ms", "process spawn to exit")):
-        lines.append(f"| {label} | {_ms(medians[key])} | "
-                     f"{_ratio(ratios[key]) if medians[key] is not None else '-'} |")
+        cells = []
+        for figures in (medians, titus_medians):
+            value = figures.get(key)
+            cells += [_ms(value), _ratio(value / cold["bare_python_ms"]) if value is not None else "-"]
+        both = medians.get(key) is not None and titus_medians.get(key) is not None
+        difference = _ms(medians[key] - titus_medians[key]) if both else "-"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {difference} |")
     lines += [
+        "",
+        f"The check at this cold start compared {medians['checked_inputs']:.0f} inputs. Peak RSS with "
+        f"PFA_ENGINE=titus: {titus_medians['peak_rss_mb']:.1f} MB.",
+
         "",
         f"Peak RSS: **{medians['peak_rss_mb']:.1f} MB** (after import {medians['rss_after_import_mb']:.1f} MB, "
         f"after load {medians['rss_after_load_mb']:.1f} MB), from the child's `VmHWM`; its "
@@ -202,6 +276,7 @@ def render_markdown(results: Dict[str, Any]) -> str:
         "",
         "## Batch throughput (Sonar, whole Lambda invocation)",
         "",
+        "PFA_ENGINE=titus first; the compiled engine's table follows. "
         f"Batch size 1 is a single `{single['route']}`: the *handler (total)* row above, the same measurement, "
         f"{_ms(single['request_ms'])} ms ({single['records_per_s']:,.0f} records/s) by the wall clock, "
         f"{_ms(single['request_cpu_ms'])} ms of CPU ({single['records_per_cpu_s']:,.0f} records per CPU-second). "
@@ -219,8 +294,148 @@ def render_markdown(results: Dict[str, Any]) -> str:
                      f"{row['records_per_s']:,.0f} | {_ratio(row['ratio_to_single'])} | "
                      f"{_ms(row['request_cpu_ms'])} | {row['cpu_ms_per_record']:.3f} | "
                      f"{row['records_per_cpu_s']:,.0f} | {_ratio(row['cpu_ratio_to_single'])} |")
+    lines += render_compiled_batch(results["batch_compiled"], batch)
+    lines += render_forest(results["forest"])
+    lines += render_engine_check(results["engine_check"])
     lines.append("")
     return "\n".join(lines)
+
+
+def _figure(value: float, unit: str) -> str:
+    if unit == "x":
+        return _ratio(value)
+    if unit == "records/CPU-s":
+        return f"{value:,.0f} records/CPU-s"
+    return f"{_us(value) if unit == 'us' else _ms(value)} {unit}"
+
+
+def render_targets(results: Dict[str, Any]) -> List[str]:
+    """Each target against the figure measured for it in this run."""
+    lines = [
+        "",
+        "## Targets",
+        "",
+        "Each figure was measured in this run; the ratios are of two figures measured in the same rounds.",
+        "",
+        "| target | measured | on | met |",
+        "| --- | ---: | --- | --- |",
+    ]
+    for row in results["summary"]["targets"]:
+        target = f"{row['comparison']} {_figure(row['target'], row['unit'])}"
+        verdict = "met" if row["met"] else "**not met**"
+        if not row["as_specified"]:
+            verdict += " (on less than the target names: see *on*)"
+        lines.append(f"| {row['what']}: {target} | {_figure(row['measured'], row['unit'])} | "
+                     f"{row['measured_on']} | {verdict} |")
+    if results["quick"]:
+        lines += ["", "Quick run: few samples, and the forest and the batch are smaller than the targets name."]
+    return lines
+
+
+def render_compiled(models: Dict[str, Any], shorts: List[str]) -> List[str]:
+    """Per model: the compiled engine and its handler against titus's, and the engine choice it was loaded with."""
+    lines = [
+        "",
+        "## Compiled engine against titus",
+        "",
+        "The same rounds: the raw titus engine (`engine.action(x, check=False)`) and the compiled instance the "
+        "PFA_ENGINE=compiled runtime serves (`action(x)`), and the whole handler on each runtime. *Same answers*: "
+        "rows on which the compiled engine's encoded output equals titus's. *Check*: the load-time check of the "
+        "compiled runtime's model (inputs compared, `EngineChoice.check_ms`, which includes compiling to Python).",
+        "",
+        "| model | titus engine us | compiled engine us | titus / compiled | handler, titus us | handler, compiled us "
+        "| titus / compiled | compiled handler - engine us | same answers | check |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for short in shorts:
+        model = models[short]
+        medians, compiled, choice = model["median_us"], model["compiled"], model["engine_choice"]
+        lines.append(f"| {model['name']} | {_us(medians['engine'])} | {_us(medians['engine_compiled'])} | "
+                     f"{_ratio(compiled['titus_over_compiled_engine'])} | {_us(medians['handler'])} | "
+                     f"{_us(medians['handler_compiled'])} | {_ratio(compiled['titus_over_compiled_handler'])} | "
+                     f"{_us(model['overhead_us']['compiled_handler_minus_engine'])} | "
+                     f"{model['compiled_answers_equal_titus']}/{model['rows']} | "
+                     f"{choice['checked_inputs']} inputs, {_ms(choice['check_ms'])} ms |")
+    return lines
+
+
+def render_compiled_batch(batch: Dict[str, Any], titus_batch: Dict[str, Any]) -> List[str]:
+    single = batch["single"]
+    titus_sizes = {row["size"]: row for row in titus_batch["sizes"]}
+    lines = [
+        "",
+        "### Batch throughput, PFA_ENGINE=compiled",
+        "",
+        f"The same route on the runtime built with PFA_ENGINE=compiled, in the same rounds; batch size 1 is the "
+        f"*handler (total), compiled* row: {_ms(single['request_ms'])} ms. CPU-s here is the process's CPU time "
+        "(`time.process_time`: every thread of the process; the tables above use this thread's, which is the "
+        "same unless another thread works). *x titus*: records per process-CPU-second against the titus table's "
+        "same batch size.",
+        "",
+        "| batch size | requests timed | ms per request | records/s (wall) | x single | process CPU ms per request "
+        "| records per CPU-s | x single | x titus |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in batch["sizes"]:
+        titus = titus_sizes.get(row["size"])
+        versus = _ratio(row["records_per_process_cpu_s"] / titus["records_per_process_cpu_s"]) if titus else "-"
+        lines.append(f"| {row['size']} | {row['requests']} | {_ms(row['request_ms'])} | "
+                     f"{row['records_per_s']:,.0f} | {_ratio(row['ratio_to_single'])} | "
+                     f"{_ms(row['request_process_cpu_ms'])} | {row['records_per_process_cpu_s']:,.0f} | "
+                     f"{_ratio(row['process_cpu_ratio_to_single'])} | {versus} |")
+    return lines
+
+
+def render_forest(forest: Dict[str, Any]) -> List[str]:
+    medians, cpu = forest["median_us"], forest["cpu_median_us"]
+    labels, choice = forest["labels_equal_sklearn"], forest["engine_choice"]
+    return [
+        "",
+        f"## Random forest ({forest['trees']} trees, exported by pfactl)",
+        "",
+        f"scikit-learn's `RandomForestClassifier(n_estimators={forest['trees']}, random_state={forest['seed']})` "
+        f"fitted on {forest['fitted_on']} ({_ms(forest['fit_ms'])} ms), exported by `{forest['exported_by']}` "
+        f"({forest['document_bytes']:,} bytes of PFA) and served by each engine; each of {forest['rounds']} "
+        f"interleaved rounds scores every one of the {forest['rows']} rows on each engine (after an untimed pass "
+        "over them); per record, median over the rounds.",
+        "",
+        "| engine | us per record | CPU us per record | x titus |",
+        "| --- | ---: | ---: | ---: |",
+        f"| titus `engine.action(x, check=False)` | {_us(medians['titus'])} | {_us(cpu['titus'])} | 1x |",
+        f"| compiled `action(x)` | {_us(medians['compiled'])} | {_us(cpu['compiled'])} | "
+        f"{_ratio(medians['compiled'] / medians['titus'])} |",
+        "",
+        f"titus / compiled: **{_ratio(forest['titus_over_compiled'])}** (CPU: "
+        f"{_ratio(forest['cpu_titus_over_compiled'])}). scikit-learn's label on {labels['titus']}/{forest['rows']} "
+        f"rows by titus, {labels['compiled']}/{forest['rows']} by the compiled engine. Load-time check "
+        f"(PFA_ENGINE=compiled): {_inputs(choice['checked_inputs'])} inputs, {_ms(choice['check_ms'])} ms.",
+    ]
+
+
+def render_engine_check(checks: Dict[str, Any]) -> List[str]:
+    lines = [
+        "",
+        "## Engine choice at load (in process)",
+        "",
+        "`compile_served` of each model with PFA_ENGINE=titus (titus compiles the document; no check) and with the "
+        "default, auto (also compiles it to Python and checks the compiled engine against titus on the example "
+        "request and seeded inputs, within a time budget), alternately; medians. *Check* is "
+        "`EngineChoice.check_ms` (compile to Python + the check) and `checked_inputs`.",
+        "",
+        "| model | load, titus ms | load, auto ms | auto - titus ms | check ms | inputs checked | chosen |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, check in checks.items():
+        lines.append(f"| {name} | {_ms(check['load_titus_ms'])} | {_ms(check['load_auto_ms'])} | "
+                     f"{_ms(check['auto_minus_titus_ms'])} | {_ms(check['check_ms'])} | "
+                     f"{_inputs(check['checked_inputs'])} | {check['engine']} |")
+    lines += ["", "*0, nothing compared*: the check's time budget ran out (building its own titus engine counts "
+              "against it) before the first input, and the compiled engine was chosen all the same."]
+    return lines
+
+
+def _inputs(count: int) -> str:
+    return f"**{count}, nothing compared**" if count == 0 else str(count)
 
 
 def render_containment(models: Dict[str, Any], shorts: List[str]) -> List[str]:
@@ -276,15 +491,27 @@ def print_summary(results: Dict[str, Any], json_path: Path, md_path: Path) -> No
           f"({_ratio(sonar['ratio_to_engine']['handler'])} engine); overhead {_us(summary['sonar_overhead_us'])} us "
           f"(handler - engine {_us(summary['sonar_overhead_minus_us'])} us); plain-Python floor "
           f"{_us(summary['sonar_floor_us'])} us ({_ratio(sonar['ratio_to_engine']['floor'])} engine)")
+    print(f"Sonar compiled: engine {_us(summary['sonar_engine_compiled_us'])} us "
+          f"({_ratio(sonar['compiled']['titus_over_compiled_engine'])} faster than titus, "
+          f"{_ratio(sonar['floor']['compiled_over_floor'])} the floor); handler "
+          f"{_us(summary['sonar_handler_compiled_us'])} us")
     print(f"Cold start to first answer {_ms(summary['cold_start_ms'])} ms "
-          f"({_ratio(results['cold_start']['ratio_to_bare_python']['to_first_answer_ms'])} bare python); "
-          f"peak RSS {summary['peak_rss_mb']:.1f} MB")
-    print("Batch records per CPU-second (x single): " + ", ".join(
-        f"{row['size']}: {row['records_per_cpu_s']:,.0f} ({_ratio(row['cpu_ratio_to_single'])})"
-        for row in results["batch"]["sizes"]))
-    print("Batch records/s, wall clock (x single): " + ", ".join(
+          f"({_ratio(results['cold_start']['ratio_to_bare_python']['to_first_answer_ms'])} bare python; "
+          f"PFA_ENGINE=titus {_ms(summary['cold_start_titus_ms'])} ms); peak RSS {summary['peak_rss_mb']:.1f} MB")
+    forest = results["forest"]
+    print(f"Random forest ({forest['trees']} trees) per record: titus {_us(forest['median_us']['titus'])} us, "
+          f"compiled {_us(forest['median_us']['compiled'])} us ({_ratio(forest['titus_over_compiled'])})")
+    for label, batch in (("titus", results["batch"]), ("compiled", results["batch_compiled"])):
+        print(f"Batch records per CPU-second, {label} (x single): " + ", ".join(
+            f"{row['size']}: {row['records_per_process_cpu_s']:,.0f} ({_ratio(row['process_cpu_ratio_to_single'])})"
+            for row in batch["sizes"]))
+    print("Batch records/s, wall clock, titus (x single): " + ", ".join(
         f"{row['size']}: {row['records_per_s']:,.0f} ({_ratio(row['ratio_to_single'])})"
         for row in results["batch"]["sizes"]))
+    for row in summary["targets"]:
+        print(f"Target {row['key']}: {_figure(row['measured'], row['unit'])} "
+              f"{row['comparison']} {_figure(row['target'], row['unit'])}? "
+              f"{'met' if row['met'] else 'NOT met'}" + ("" if row["as_specified"] else f" ({row['measured_on']})"))
     for model in results["models"].values():
         for rule in model.get("containment", []):
             if rule["verdict"] != HOLDS:
