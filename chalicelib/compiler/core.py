@@ -504,10 +504,17 @@ class CodeGen:
         return "None"
 
     def do_until(self, context: Any, out: Writer) -> str:
+        # The 'until' predicate sees what the body declares (titus evaluates it in the body's scope).
         with out.block("while True:"):
             self.check_time(out)
-            self.statement(self.sequence(context.loopBody, out, bind_last=False), out)
-            predicate = self.loop_predicate(context.predicate, out)
+            self.scope = Scope(self.scope)
+            try:
+                for body in context.loopBody:
+                    self.statement(self.expr(body, out), out)
+                predicate = self.loop_predicate(context.predicate, out)
+            finally:
+                assert self.scope.parent is not None
+                self.scope = self.scope.parent
             out.line(f"if {predicate}: break")
         return "None"
 
