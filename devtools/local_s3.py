@@ -34,7 +34,8 @@ HOST = "127.0.0.1"
 # Every weed component also listens on its port + 10000 (gRPC), so both must be free.
 GRPC_OFFSET = 10000
 _PORT_RANGE = (20000, 45000)
-_COMPONENTS = ("s3", "master", "volume", "filer", "admin")  # s3 first: it may be fixed
+_COMPONENTS = ("s3", "master", "volume", "filer", "admin")
+VOLUME_SIZE_MB = 64  # s3 first: it may be fixed
 # Unset these in a client's environment: they would override or break client_environment().
 CONFLICTING_CLIENT_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
                           "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
@@ -225,6 +226,10 @@ class LocalS3:
         command += [f"-{component}.port={port}" for component, port in self.ports.items()]
         command += ["-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                     "-master.telemetry=false"]
+        # weed sizes its volume count from free disk / volume size (1 GiB by default: ~76 volumes on 78 GB),
+        # and each bucket takes several volumes: a test session's hundreds of small buckets run out of them
+        # ("InternalError"). Small volumes give room for thousands; no object here comes near 64 MB.
+        command += [f"-master.volumeSizeLimitMB={VOLUME_SIZE_MB}"]
         # weed mini takes the S3 identity it enforces from these variables.
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
         self._output = open(self.log_dir / "weed.out", "ab")
