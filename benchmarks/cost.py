@@ -5,9 +5,16 @@
     python -m benchmarks.cost --results R --out O  # other files
 
 Inputs: the measured duration of one Lambda invocation (the bench's results.json: each model's single request,
-its *handler* stage, and the Sonar model's ``POST /predict/batch`` at batch sizes 10 and 100, timed in the same
-rounds; batch size 1 is the Sonar handler figure itself, so one thing is never priced twice), the function's
-memory (``lambda_memory_size`` in ``.chalice/config.json``) and the prices in ``benchmarks/prices.py``.
+and the Sonar model's ``POST /predict/batch`` at batch sizes 10 and 100, timed in the same rounds; batch size 1 is
+the Sonar single-request figure itself, so one thing is never priced twice), the function's memory
+(``lambda_memory_size`` in ``.chalice/config.json``) and ``PFA_ENGINE`` (its ``environment_variables``; the
+service's default, auto, when it sets none), and the prices in ``benchmarks/prices.py``.
+
+Every table prices both engines, row by row: first the one the service runs with that setting (under auto, the
+compiled engine, for each model the bench's load check chose it for: the *handler (total), compiled* stage and
+``batch_compiled_<n>``), then the other for comparison (titus: *handler* and ``batch_<n>``). A results.json from
+before the bench measured the compiled engine (schema 2, as the committed reference may be until it is
+regenerated) has titus's figures only: then every table prices titus, and cost.md says so at the top.
 
 The bench runs on one full core; Lambda gives a function CPU in proportion to its memory, one full vCPU at
 1,769 MB. The scoring is single-threaded and CPU-bound, so a duration is projected to the configured memory
@@ -31,6 +38,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from benchmarks import prices
 from benchmarks.results_paths import COST_MD, LATEST_DIR, latest_results, shown
+from chalicelib.settings import ENGINE_CHOICES, PFA_ENGINE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = PROJECT_DIR / ".chalice" / "config.json"
@@ -50,6 +58,12 @@ INSTANCE_BASELINE_SHARE = 0.20
 SENSITIVITY_MEMORY_MB = (128, 256, 512, 1024, 1769, 3008)
 MILLION = Decimal(prices.MILLION)
 SECONDS_PER_MONTH = prices.HOURS_PER_MONTH * 3600
+AUTO, COMPILED, TITUS = "auto", "compiled", "titus"
+# Where each engine's figures are in results.json: the single request's stage (each model's stages), the Sonar
+# batches' block, and how cost.md names them (benchmarks/batch.py; not imported: it imports the app).
+SINGLE_STAGES = {COMPILED: "handler_compiled", TITUS: "handler"}
+BATCH_BLOCKS = {COMPILED: "batch_compiled", TITUS: "batch"}
+STAGES_SHOWN = {COMPILED: ("*handler (total), compiled*", "`batch_compiled_<n>`"), TITUS: ("*handler*", "`batch_<n>`")}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -64,6 +78,19 @@ def lambda_memory_mb(config_path: Path = CHALICE_CONFIG, stage: Optional[str] = 
     if stage is not None:
         memory = config.get("stages", {}).get(stage, {}).get("lambda_memory_size", memory)
     return int(memory)
+
+
+def engine_setting(config_path: Path = CHALICE_CONFIG, stage: Optional[str] = None) -> str:
+    """``PFA_ENGINE`` in the Chalice config's ``environment_variables`` (the stage's over the top ones, as Chalice
+    merges them); the service's default, auto, when neither sets it."""
+    config = json.loads(config_path.read_text())
+    variables = dict(config.get("environment_variables", {}))
+    if stage is not None:
+        variables.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
+    value = str(variables.get(PFA_ENGINE, "")).strip().lower() or ENGINE_CHOICES[0]
+    if value not in ENGINE_CHOICES:
+        raise ValueError(f"{config_path}: {PFA_ENGINE} must be one of {', '.join(ENGINE_CHOICES)}, got {value!r}")
+    return value
 
 
 def cpu_share(memory_mb: int) -> float:
@@ -155,45 +182,100 @@ def published_comparison() -> Dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def estimate(results: Dict[str, Any], memory_mb: int, clock: str = "cpu") -> Dict[str, Any]:
+def compiled_measured(results: Dict[str, Any]) -> bool:
+    """Whether the results have the compiled engine's figures: its Sonar batches and every model's single request
+    (since results schema 3; earlier runs measured titus only)."""
+    return BATCH_BLOCKS[COMPILED] in results and all(
+        SINGLE_STAGES[COMPILED] in model["median_us"] for model in results["models"].values())
+
+
+def served_engine(results: Dict[str, Any], name: str, setting: str = AUTO) -> str:
+    """The engine the service answers model ``name`` with under ``setting`` (PFA_ENGINE), among those measured:
+    titus when the setting says so or the results have no compiled figures; under auto, the engine the bench's
+    load check chose (results' ``engine_check``), compiled when it has no entry for the model."""
+    if setting == TITUS or not compiled_measured(results):
+        return TITUS
+    if setting == AUTO:
+        return str(results.get("engine_check", {}).get(name, {}).get("engine", COMPILED))
+    return COMPILED
+
+
+def priced_engines(results: Dict[str, Any], name: str, setting: str = AUTO) -> List[str]:
+    """The engines priced for model ``name``: the one that serves it first, then the other, if measured."""
+    served = served_engine(results, name, setting)
+    measured_ = (COMPILED, TITUS) if compiled_measured(results) else (TITUS,)
+    return [served] + [engine for engine in measured_ if engine != served]
+
+
+def estimate(results: Dict[str, Any], memory_mb: int, clock: str = "cpu", setting: str = AUTO) -> Dict[str, Any]:
     """Every table of cost.md, from the bench's results.
 
     ``clock`` "cpu" (default) prices the invocations' CPU time, "wall" their wall-clock time. CPU time is the
     work itself; on a shared machine the wall clock adds the time other processes held the CPU, which a
-    Lambda function, with its own CPU share, does not wait for.
+    Lambda function, with its own CPU share, does not wait for. ``setting``, PFA_ENGINE, says which engine's rows
+    come first and count as the service's (``"default": True``; ``summary_rows``); every row has its ``engine``.
     """
     if clock not in ("cpu", "wall"):
         raise ValueError(f"clock must be 'cpu' or 'wall', got {clock!r}")
+    if setting not in ENGINE_CHOICES:
+        raise ValueError(f"setting must be one of {', '.join(ENGINE_CHOICES)}, got {setting!r}")
     batch_key, model_key = ("request_cpu_ms", "cpu_median_us") if clock == "cpu" else ("request_ms", "median_us")
-    sizes = {row["size"]: row for row in results["batch"]["sizes"]}
-    missing = [size for size in COST_BATCH_SIZES if size not in sizes]
-    if missing:
-        raise ValueError(f"results.json has no /predict/batch measurement for batch sizes {missing}")
+    sonar = results["batch"]["model"]
+    engines = priced_engines(results, sonar, setting)
+    sizes = {engine: {row["size"]: row for row in results[BATCH_BLOCKS[engine]]["sizes"]} for engine in engines}
+    for engine in engines:
+        missing = [size for size in COST_BATCH_SIZES if size not in sizes[engine]]
+        if missing:
+            raise ValueError(f"results.json has no /predict/batch measurement on {engine} for batch sizes {missing}")
     batches = []
     for size in COST_BATCH_SIZES:
-        measured = sizes[size][batch_key]
-        cost = per_million(projected_ms(measured, memory_mb), size, memory_mb)
-        per_core = size * 1000 / measured  # records per second on one full core
-        batches.append({"measured_ms": measured, "cost": cost, "break_even": break_even(cost.total),
-                        "instance_records_per_s": {"burst": per_core * INSTANCE_VCPUS,
-                                                   "baseline": per_core * INSTANCE_VCPUS * INSTANCE_BASELINE_SHARE}})
+        for engine in engines:
+            measured = sizes[engine][size][batch_key]
+            cost = per_million(projected_ms(measured, memory_mb), size, memory_mb)
+            per_core = size * 1000 / measured  # records per second on one full core
+            batches.append({"engine": engine, "default": engine == engines[0], "measured_ms": measured,
+                            "cost": cost, "break_even": break_even(cost.total),
+                            "instance_records_per_s": {"burst": per_core * INSTANCE_VCPUS,
+                                                       "baseline": per_core * INSTANCE_VCPUS
+                                                       * INSTANCE_BASELINE_SHARE}})
     models = []
     order = {short: index for index, short in enumerate(("toy", "sonar", "iris"))}
     for short, model in sorted(results["models"].items(), key=lambda item: order.get(item[0], len(order))):
-        measured = model[model_key]["handler"] / 1000
-        cost = per_million(projected_ms(measured, memory_mb), 1, memory_mb)
-        models.append({"short": short, "name": model["name"], "measured_ms": measured, "cost": cost,
-                       "break_even": break_even(cost.total)})
-    single = sizes[1][batch_key]
-    sensitivity = [{"memory_mb": memory, "cost": per_million(projected_ms(single, memory), 1, memory)}
-                   for memory in sorted({*SENSITIVITY_MEMORY_MB, memory_mb})]
-    cold = results.get("cold_start", {}).get("median", {})
-    init_ms = (cold["import_app_ms"] + cold["load_model_ms"]) if cold else None
-    return {"memory_mb": memory_mb, "cpu_share": cpu_share(memory_mb), "clock": clock, "batches": batches,
-            "models": models,
-            "sensitivity": sensitivity, "init_ms": init_ms,
-            "init_cost": duration_cost(billed_ms(init_ms), memory_mb) if init_ms is not None else None,
+        model_engines = priced_engines(results, model["name"], setting)
+        for engine in model_engines:
+            measured = model[model_key][SINGLE_STAGES[engine]] / 1000
+            cost = per_million(projected_ms(measured, memory_mb), 1, memory_mb)
+            models.append({"short": short, "name": model["name"], "engine": engine,
+                           "default": engine == model_engines[0], "measured_ms": measured, "cost": cost,
+                           "break_even": break_even(cost.total)})
+    sensitivity = [{"memory_mb": memory, "engine": engine, "default": engine == engines[0],
+                    "cost": per_million(projected_ms(sizes[engine][1][batch_key], memory), 1, memory)}
+                   for memory in sorted({*SENSITIVITY_MEMORY_MB, memory_mb}) for engine in engines]
+    choice = results.get("engine_check", {}).get(sonar)
+    return {"memory_mb": memory_mb, "cpu_share": cpu_share(memory_mb), "clock": clock, "setting": setting,
+            "engines": engines, "compiled_measured": compiled_measured(results), "schema": results.get("schema"),
+            "sonar": sonar, "choice": choice, "batches": batches, "models": models,
+            "sensitivity": sensitivity, "init": cold_start_init(results, memory_mb, setting),
             "published": published_comparison(), "always_on_monthly": always_on_monthly()}
+
+
+def cold_start_init(results: Dict[str, Any], memory_mb: int, setting: str = AUTO) -> List[Dict[str, Any]]:
+    """A cold start's init (import + model load, medians) per PFA_ENGINE the bench started a child with, the
+    ``setting``'s first: the default child (auto since results schema 3, titus before) and, since schema 3,
+    titus's. Each with ``check_ms``, the part of the load that is auto's compile to Python and check."""
+    cold = results.get("cold_start", {})
+    runs = []
+    if cold.get("median"):
+        runs.append((AUTO if "pfa_engine" in cold else TITUS, cold["median"]))
+    if cold.get("titus", {}).get("median"):
+        runs.append((TITUS, cold["titus"]["median"]))
+    runs.sort(key=lambda run: run[0] != (TITUS if setting == TITUS else AUTO))
+    rows = []
+    for pfa_engine, median in runs:
+        init_ms = median["import_app_ms"] + median["load_model_ms"]
+        rows.append({"pfa_engine": pfa_engine, "init_ms": init_ms, "check_ms": median.get("check_ms", 0.0),
+                     "cost": duration_cost(billed_ms(init_ms), memory_mb)})
+    return rows
 
 
 def money(value: Decimal, places: int = 2) -> str:
@@ -223,12 +305,49 @@ def measured(ms: float) -> str:
     return f"{ms:.3f}"
 
 
+def engines_note(estimate_: Dict[str, Any], source: str = "results.json") -> str:
+    """Which engine the tables price as the service's and why, or that the results have titus's figures only."""
+    setting, served, sonar, choice = (estimate_["setting"], estimate_["engines"][0], estimate_["sonar"],
+                                      estimate_["choice"])
+    if setting == AUTO:
+        lead = ("The service's default, `PFA_ENGINE=auto`, serves a model with the compiled engine when the compiler "
+                "covers it and, at load, it gives titus's answers (README, *Engines*)")
+    else:
+        lead = f"The Chalice config sets `PFA_ENGINE={setting}`"
+    if not estimate_["compiled_measured"]:
+        return (f"**Titus only.** `{source}` has no figures of the compiled engine (results schema "
+                f"{estimate_['schema']}, from before the bench measured both engines), so every table prices titus"
+                + (f"; {lead[0].lower()}{lead[1:]}, so that is what it runs. " if setting == TITUS else
+                   f": not what the service runs by default. {lead}. ")
+                + "A fresh `make bench` measures both engines.")
+    if setting == AUTO and choice is not None:
+        lead += f"; in this run's load check it chose {choice['engine']} for {sonar}: {choice['reason']}"
+    others = " and ".join(estimate_["engines"][1:])
+    return (f"{lead}. Every table prices both engines, one row each, measured in the same rounds: **{served}**, what "
+            f"the service runs, in bold, then {others} for comparison.")
+
+
+def _engine(row: Dict[str, Any]) -> str:
+    return f"**{row['engine']}**" if row["default"] else row["engine"]
+
+
+def _total(row: Dict[str, Any], cost: PerMillion) -> str:
+    return f"**{dollars(cost.total)}**" if row["default"] else dollars(cost.total)
+
+
+def stages_shown(engines: Sequence[str], batch: bool = True) -> str:
+    """The bench's rows each engine's figures come from, as the text above a table names them."""
+    return "; ".join(f"{engine}, the bench's {STAGES_SHOWN[engine][0]} row"
+                     + (f" and {STAGES_SHOWN[engine][1]}" if batch else "") for engine in engines)
+
+
 def render(estimate_: Dict[str, Any], results: Dict[str, Any], source: str = "results.json") -> str:
     env = results["environment"]
     published = estimate_["published"]
     memory = estimate_["memory_mb"]
     share = estimate_["cpu_share"]
     monthly = estimate_["always_on_monthly"]
+    engines = estimate_["engines"]
     clock_text = ("in CPU time (the work itself, without the waits of a shared machine)"
                   if estimate_["clock"] == "cpu" else "by the wall clock")
     lines = [
@@ -238,6 +357,8 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any], source: str = "re
         f"({'quick run, rough; ' if results.get('quick') else ''}measured {env['date_utc']} at commit "
         f"`{env['git_commit']}`{' (dirty tree)' if env.get('git_dirty') else ''}) and the prices in "
         "`benchmarks/prices.py`.",
+        "",
+        engines_note(estimate_, source),
         "",
         f"Prices: AWS public list prices, {prices.REGION}, as of {prices.AS_OF}; re-check them before relying on "
         "these figures:",
@@ -269,39 +390,41 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any], source: str = "re
         f"= **{money(published['instance_monthly'])}/month**. At today's duration price the per-execution figure "
         f"is 4 s at about {published['implied_memory_mb']:.0f} MB. Its batch arithmetic assumes an execution "
         "costs the same whatever the batch size, which holds only if scoring is a small part of it; the "
-        "measurements below show it is not for this engine.",
+        f"measurements below show it is not, {'on either engine' if len(engines) > 1 else 'for this engine'}.",
         "",
         f"## This service: Sonar at {memory} MB",
         "",
         f"Lambda gives {memory} MB {share:.3f} of a vCPU (one full vCPU at {FULL_VCPU_MB} MB), so the durations "
         f"measured on one full core are divided by {share:.3f} (x{1 / share:.2f}), then rounded up to whole "
         f"milliseconds. Duration: one whole invocation as the bench measured it, {clock_text}: batch size 1 is "
-        "one `POST /models/sonar_naive_bayes/predict` (the bench's *handler* row, the same figure as Sonar's row "
-        "under *Each model* below), larger sizes one `POST /models/sonar_naive_bayes/predict/batch`.",
+        f"one `POST /models/{estimate_['sonar']}/predict`, larger sizes one "
+        f"`POST /models/{estimate_['sonar']}/predict/batch` ({stages_shown(engines)}); batch size 1 is the same "
+        "figure as Sonar's row of the same engine under *Each model* below.",
         "",
-        "| batch size | measured ms | projected ms | billed ms | Lambda duration | Lambda requests | API Gateway "
-        "| **total per 1M predictions** | Lambda only |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| batch size | engine | measured ms | projected ms | billed ms | Lambda duration | Lambda requests "
+        "| API Gateway | total per 1M predictions | Lambda only |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in estimate_["batches"]:
         cost = row["cost"]
-        lines.append(f"| {cost.batch} | {measured(row['measured_ms'])} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
-                     f"{dollars(cost.lambda_duration)} | {dollars(cost.lambda_requests)} | "
-                     f"{dollars(cost.api_gateway)} | **{dollars(cost.total)}** | {dollars(cost.lambda_total)} |")
+        lines.append(f"| {cost.batch} | {_engine(row)} | {measured(row['measured_ms'])} | {cost.duration_ms:.1f} | "
+                     f"{cost.billed_ms} | {dollars(cost.lambda_duration)} | {dollars(cost.lambda_requests)} | "
+                     f"{dollars(cost.api_gateway)} | {_total(row, cost)} | {dollars(cost.lambda_total)} |")
     lines += [
         "",
         f"## Break-even against an always-on {prices.ALWAYS_ON_INSTANCE} ({money(monthly)}/month)",
         "",
         "Below this steady rate, Lambda + API Gateway costs less than the instance; above it, more.",
         "",
-        "| batch size | total per 1M predictions | break-even predictions/month | **predictions/second** "
+        "| batch size | engine | total per 1M predictions | break-even predictions/month | predictions/second "
         "| instance capacity, records/s: burst / baseline |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for row in estimate_["batches"]:
         even, capacity = row["break_even"], row["instance_records_per_s"]
-        lines.append(f"| {row['cost'].batch} | {dollars(row['cost'].total)} | "
-                     f"{_rate(even['predictions_per_month'])} | **{_rate(even['predictions_per_second'])}** | "
+        rate = _rate(even["predictions_per_second"])
+        lines.append(f"| {row['cost'].batch} | {_engine(row)} | {dollars(row['cost'].total)} | "
+                     f"{_rate(even['predictions_per_month'])} | {f'**{rate}**' if row['default'] else rate} | "
                      f"{capacity['burst']:,.0f} / {capacity['baseline']:,.0f} |")
     lines += [
         "",
@@ -312,17 +435,18 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any], source: str = "re
         "",
         "## Each model, one prediction per request",
         "",
-        f"Duration: the whole Lambda invocation of `POST /models/<name>/predict` (the bench's *handler* row), "
+        f"Duration: the whole Lambda invocation of `POST /models/<name>/predict` ({stages_shown(engines, False)}), "
         f"{clock_text}. "
         "Short requests show the 1 ms billing step: a request well under a millisecond is billed as a whole one.",
         "",
-        "| model | measured ms | projected ms | billed ms | total per 1M predictions | break-even predictions/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| model | engine | measured ms | projected ms | billed ms | total per 1M predictions "
+        "| break-even predictions/s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in estimate_["models"]:
         cost = row["cost"]
-        lines.append(f"| {row['name']} | {measured(row['measured_ms'])} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
-                     f"{dollars(cost.total)} | {_rate(row['break_even']['predictions_per_second'])} |")
+        lines.append(f"| {row['name']} | {_engine(row)} | {measured(row['measured_ms'])} | {cost.duration_ms:.1f} | "
+                     f"{cost.billed_ms} | {_total(row, cost)} | {_rate(row['break_even']['predictions_per_second'])} |")
     lines += [
         "",
         "## Memory setting (Sonar, batch 1)",
@@ -330,20 +454,23 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any], source: str = "re
         "For CPU-bound scoring, memory buys CPU: up to 1,769 MB the duration falls as the price per ms rises, so "
         "the duration charge barely moves; above it a single thread gets no faster and the charge grows.",
         "",
-        "| memory MB | projected ms | billed ms | Lambda duration per 1M | total per 1M predictions |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| memory MB | engine | projected ms | billed ms | Lambda duration per 1M | total per 1M predictions |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for row in estimate_["sensitivity"]:
         cost = row["cost"]
-        lines.append(f"| {row['memory_mb']} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
-                     f"{dollars(cost.lambda_duration)} | {dollars(cost.total)} |")
-    if estimate_["init_ms"] is not None:
+        lines.append(f"| {row['memory_mb']} | {_engine(row)} | {cost.duration_ms:.1f} | {cost.billed_ms} | "
+                     f"{dollars(cost.lambda_duration)} | {_total(row, cost)} |")
+    if estimate_["init"]:
+        inits = [f"{row['init_ms']:.0f} ms with {'PFA_ENGINE=' if row['pfa_engine'] == AUTO else ''}{row['pfa_engine']}"
+                 + (f", {row['check_ms']:.0f} ms of it the compile to Python and the check against titus"
+                    if row["check_ms"] else "") for row in estimate_["init"]]
+        costs = [f"{dollars(row['cost'])} with {row['pfa_engine']}" for row in estimate_["init"]]
         lines += [
             "",
-            f"A cold start's init (import + model load, {estimate_['init_ms']:.0f} ms measured on a full core) is "
-            f"billed like duration on current Lambda pricing: about {dollars(estimate_['init_cost'])} at {memory} MB "
-            "if init ran at full speed (more at the memory's CPU share); small unless containers are recycled "
-            "often.",
+            f"A cold start's init (import + model load, measured on a full core: {'; '.join(inits)}) is billed "
+            f"like duration on current Lambda pricing: about {' and '.join(costs)} at {memory} MB if init ran at "
+            "full speed (more at the memory's CPU share); small unless containers are recycled often.",
         ]
     lines.append("")
     return "\n".join(lines)
@@ -369,16 +496,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--results", type=Path, default=None,
                         help="the bench's results.json (default: the latest run's, else the reference run's)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the markdown tables")
-    parser.add_argument("--config", type=Path, default=CHALICE_CONFIG, help="the Chalice config to read memory from")
-    parser.add_argument("--stage", default=None, help="a Chalice stage whose lambda_memory_size overrides the top one")
+    parser.add_argument("--config", type=Path, default=CHALICE_CONFIG,
+                        help="the Chalice config to read memory and PFA_ENGINE from")
+    parser.add_argument("--stage", default=None,
+                        help="a Chalice stage whose lambda_memory_size and PFA_ENGINE override the top ones")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="price the measured CPU time (default) or wall-clock time")
     args = parser.parse_args(argv)
     if args.results is not None and not args.results.is_file():
         parser.error(f"--results {args.results}: no such file; `make bench` writes {shown(LATEST_DIR)}/results.json")
     results_path, results = load_results(args.results)
-    text = render(estimate(results, lambda_memory_mb(args.config, args.stage), args.clock), results,
-                  shown(results_path))
+    estimate_ = estimate(results, lambda_memory_mb(args.config, args.stage), args.clock,
+                         engine_setting(args.config, args.stage))
+    if not estimate_["compiled_measured"]:
+        print(f"[cost] {shown(results_path)} has no figures of the compiled engine (results schema "
+              f"{estimate_['schema']}): pricing titus's", file=sys.stderr, flush=True)
+    text = render(estimate_, results, shown(results_path))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)
@@ -387,9 +520,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def summary_rows(estimate_: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """The headline numbers, for callers that want them without the markdown."""
-    return [{"batch": row["cost"].batch, "total_per_million": row["cost"].total,
-             "break_even_per_second": row["break_even"]["predictions_per_second"]} for row in estimate_["batches"]]
+    """The headline numbers, the engine the service runs (the bold rows), for callers that want them without the
+    markdown."""
+    return [{"batch": row["cost"].batch, "engine": row["engine"], "total_per_million": row["cost"].total,
+             "break_even_per_second": row["break_even"]["predictions_per_second"]}
+            for row in estimate_["batches"] if row["default"]]
 
 
 if __name__ == "__main__":

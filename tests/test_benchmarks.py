@@ -179,52 +179,118 @@ def test_cost_from_quick_results(quick_run: QuickRun) -> None:
     text = out.read_text()
     for figure in ("$0.62", "$0.062", "$0.0062", "$50.40", "per 1M predictions"):
         assert figure in text
+    assert "Titus only" not in text
     results = json.loads((quick_run.out / RESULTS_JSON).read_text())
     estimate = cost.estimate(results, 512)
-    assert [row["cost"].batch for row in estimate["batches"]] == [1, 10, 100]
+    # The default, auto: the compiled engine is priced as the service's, titus beside it, row by row.
+    assert estimate["setting"] == cost.AUTO and estimate["engines"] == [cost.COMPILED, cost.TITUS]
+    assert [(row["cost"].batch, row["engine"], row["default"]) for row in estimate["batches"]] == [
+        (size, engine, engine == cost.COMPILED) for size in (1, 10, 100) for engine in (cost.COMPILED, cost.TITUS)]
     for row in estimate["batches"]:
         assert row["cost"].billed_ms >= row["cost"].duration_ms
         assert row["break_even"]["predictions_per_second"] > 0
+    assert [(row["short"], row["engine"]) for row in estimate["models"]] == [
+        (short, engine) for short in ("toy", "sonar", "iris") for engine in (cost.COMPILED, cost.TITUS)]
+    assert [(row["batch"], row["engine"]) for row in cost.summary_rows(estimate)] == [
+        (1, cost.COMPILED), (10, cost.COMPILED), (100, cost.COMPILED)]
+    assert [row["pfa_engine"] for row in estimate["init"]] == [cost.AUTO, cost.TITUS]
+    # PFA_ENGINE=titus in the config: the same rows, titus's first and priced as the service's.
+    titus = cost.estimate(results, 512, setting=cost.TITUS)
+    assert titus["engines"] == [cost.TITUS, cost.COMPILED]
+    assert [(row["batch"], row["engine"]) for row in cost.summary_rows(titus)] == [
+        (1, cost.TITUS), (10, cost.TITUS), (100, cost.TITUS)]
+    assert [row["pfa_engine"] for row in titus["init"]] == [cost.TITUS, cost.AUTO]
+    # Under auto, a model the load check left on titus is priced on titus.
+    results["engine_check"][results["batch"]["model"]]["engine"] = cost.TITUS
+    assert cost.estimate(results, 512)["engines"] == [cost.TITUS, cost.COMPILED]
+    assert cost.estimate(results, 512, setting=cost.COMPILED)["engines"] == [cost.COMPILED, cost.TITUS]
+
+
+def _titus_only(results: Dict[str, Any]) -> Dict[str, Any]:
+    """``results`` as a run from before the bench measured the compiled engine (schema 2) would have them."""
+    old = json.loads(json.dumps(results))
+    old["schema"] = 2
+    for key in ("batch_compiled", "engine_check"):
+        old.pop(key, None)
+    for model in old["models"].values():
+        for key in ("median_us", "cpu_median_us"):
+            model[key] = {stage: value for stage, value in model[key].items() if "compiled" not in stage}
+    old["cold_start"].pop("titus", None)
+    old["cold_start"].pop("pfa_engine", None)
+    return old
+
+
+def test_cost_without_compiled_figures_prices_titus_and_says_so(quick_run: QuickRun, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    results = _titus_only(json.loads((quick_run.out / RESULTS_JSON).read_text()))
+    estimate = cost.estimate(results, 512)
+    assert not estimate["compiled_measured"] and estimate["engines"] == [cost.TITUS]
+    assert {row["engine"] for row in estimate["batches"] + estimate["models"] + estimate["sensitivity"]} == {
+        cost.TITUS}
     assert [row["batch"] for row in cost.summary_rows(estimate)] == [1, 10, 100]
+    assert estimate["batches"][0]["measured_ms"] == results["models"]["sonar"]["cpu_median_us"]["handler"] / 1000
+    assert [row["pfa_engine"] for row in estimate["init"]] == [cost.TITUS]
+    path, out = tmp_path / RESULTS_JSON, tmp_path / COST_MD
+    path.write_text(json.dumps(results))
+    assert cost.main(["--results", str(path), "--out", str(out)]) == 0
+    assert "no figures of the compiled engine" in capsys.readouterr().err
+    text = out.read_text()
+    assert "**Titus only.**" in text and "results schema 2" in text and "not what the service runs" in text
+    for figure in ("$0.62", "$0.062", "$0.0062", "$50.40"):
+        assert figure in text
+    # The committed reference prices whichever engines it measured, and says so when it is titus only.
+    reference = json.loads((REFERENCE_DIR / RESULTS_JSON).read_text())
+    reference_estimate = cost.estimate(reference, 512)
+    assert ("**Titus only.**" in cost.render(reference_estimate, reference)) == (
+        not cost.compiled_measured(reference))
 
 
 def _table_rows(markdown: str, heading: str) -> List[List[str]]:
-    """The cells of the first table under ``heading``."""
-    section = markdown.split(heading, 1)[1]
-    rows = [line for line in section.splitlines() if line.startswith("|")]
+    """The cells of the first table under ``heading`` (its body: no header, no rule)."""
+    lines = markdown.split(heading, 1)[1].splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("|"))
     table = []
-    for line in rows[2:]:
+    for line in lines[start + 2:]:
         if not line.startswith("|"):
             break
-        table.append([cell.strip() for cell in line.strip("|").split("|")])
+        table.append([cell.strip().strip("*") for cell in line.strip("|").split("|")])
     return table
 
 
 @pytest.mark.parametrize("clock", ["cpu", "wall"])
-def test_single_record_is_one_figure_in_bench_and_cost(quick_run: QuickRun, clock: str) -> None:
+@pytest.mark.parametrize("engine, block, stage", [("compiled", "batch_compiled", "handler_compiled"),
+                                                  ("titus", "batch", "handler")])
+def test_single_record_is_one_figure_in_bench_and_cost(quick_run: QuickRun, clock: str, engine: str, block: str,
+                                                       stage: str) -> None:
     results = json.loads((quick_run.out / RESULTS_JSON).read_text())
     sonar = results["models"]["sonar"]
     stage_key, batch_key = ("cpu_median_us", "request_cpu_ms") if clock == "cpu" else ("median_us", "request_ms")
-    handler_ms = sonar[stage_key]["handler"] / 1000
-    # The bench: batch size 1 is the handler stage itself, and the baseline of the batch ratios.
-    single, first = results["batch"]["single"], results["batch"]["sizes"][0]
-    assert first["size"] == 1 and first["stage"] == single["stage"] == "handler"
+    handler_ms = sonar[stage_key][stage] / 1000
+    # The bench: batch size 1 is the engine's handler stage itself, and the baseline of its batch ratios.
+    single, first = results[block]["single"], results[block]["sizes"][0]
+    assert results[block]["engine"] == engine
+    assert first["size"] == 1 and first["stage"] == single["stage"] == stage
     assert first[batch_key] == single[batch_key] == handler_ms
-    assert first["ratio_to_single"] == 1 and first["requests"] == sonar["stages"]["handler"]["samples"]
+    assert first["ratio_to_single"] == 1 and first["requests"] == sonar["stages"][stage]["samples"]
     # The cost: batch size 1, Sonar's own row and the memory table's 512 MB row all price that one figure.
     estimate = cost.estimate(results, 512, clock)
-    sonar_row = next(row for row in estimate["models"] if row["short"] == "sonar")
-    assert estimate["batches"][0]["measured_ms"] == sonar_row["measured_ms"] == handler_ms
-    assert estimate["batches"][0]["cost"] == sonar_row["cost"]
-    assert next(row for row in estimate["sensitivity"] if row["memory_mb"] == 512)["cost"] == sonar_row["cost"]
+    sonar_row = next(row for row in estimate["models"] if row["short"] == "sonar" and row["engine"] == engine)
+    batch_one = next(row for row in estimate["batches"] if row["cost"].batch == 1 and row["engine"] == engine)
+    assert batch_one["measured_ms"] == sonar_row["measured_ms"] == handler_ms
+    assert batch_one["cost"] == sonar_row["cost"]
+    assert batch_one["default"] == sonar_row["default"] == (engine == cost.COMPILED)
+    assert next(row for row in estimate["sensitivity"] if row["memory_mb"] == 512 and row["engine"] == engine)[
+        "cost"] == sonar_row["cost"]
     # And cost.md prints it the same way in both tables.
     text = cost.render(estimate, results)
     batch_rows = _table_rows(text, "## This service: Sonar at 512 MB")
     model_rows = _table_rows(text, "## Each model, one prediction per request")
-    batch_one = next(row for row in batch_rows if row[0] == "1")
-    sonar_line = next(row for row in model_rows if row[0] == "sonar_naive_bayes")
-    assert batch_one[1] == sonar_line[1] == cost.measured(handler_ms)
-    assert batch_one[3] == sonar_line[3]  # billed ms
+    assert [row[:2] for row in batch_rows] == [[str(size), name] for size in (1, 10, 100)
+                                               for name in (cost.COMPILED, cost.TITUS)]
+    table_one = next(row for row in batch_rows if row[:2] == ["1", engine])
+    sonar_line = next(row for row in model_rows if row[:2] == ["sonar_naive_bayes", engine])
+    assert table_one[2] == sonar_line[2] == cost.measured(handler_ms)
+    assert table_one[4] == sonar_line[4]  # billed ms
 
 
 def test_containment_rules_are_checked_and_reported(quick_run: QuickRun) -> None:
@@ -324,6 +390,21 @@ def test_lambda_memory_from_chalice_config(tmp_path: Path) -> None:
     assert cost.lambda_memory_mb(config) == cost.CHALICE_DEFAULT_MEMORY_MB
     assert cost.lambda_memory_mb() == json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())[
         "lambda_memory_size"]
+
+
+def test_engine_setting_from_chalice_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"environment_variables": {"PFA_ENGINE": " Titus "}, "stages": {
+        "compiled": {"environment_variables": {"PFA_ENGINE": "compiled"}}, "dev": {"environment_variables": {}}}}))
+    assert cost.engine_setting(config) == cost.TITUS
+    assert cost.engine_setting(config, "compiled") == cost.COMPILED
+    assert cost.engine_setting(config, "dev") == cost.TITUS
+    config.write_text(json.dumps({"stages": {"prod": {"environment_variables": {"PFA_ENGINE": "fast"}}}}))
+    assert cost.engine_setting(config) == cost.AUTO  # the service's default
+    with pytest.raises(ValueError, match="PFA_ENGINE"):
+        cost.engine_setting(config, "prod")
+    config_json = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    assert cost.engine_setting() == config_json.get("environment_variables", {}).get("PFA_ENGINE", cost.AUTO)
 
 
 def test_sonar_floor_agrees_with_r_and_the_engine() -> None:
