@@ -62,8 +62,10 @@ def choose_engine(document: Dict[str, Any], preference: str, check_inputs: List[
     if compared == 0 and check_inputs and preference == AUTO:
         return _fallback(preference, f"the check could not score any input on titus within its budget "
                                      f"({budget_ms:.0f} ms), so nothing showed the two engines agree")
-    chosen = "PFA_ENGINE is 'compiled'" if preference == COMPILED else "it agreed with titus"
-    reason = f"{chosen} on {compared} check input{'s' if compared != 1 else ''} ({check_ms:.0f} ms)"
+    reason = (f"it agreed with titus on {compared} check input{'s' if compared != 1 else ''} "
+              f"(compiled and checked in {check_ms:.0f} ms)")
+    if preference == COMPILED:
+        reason = f"PFA_ENGINE is 'compiled' and {reason}"
     return EngineChoice(COMPILED, reason, compiled, compared, check_ms)
 
 

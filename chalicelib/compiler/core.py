@@ -245,23 +245,11 @@ class CodeGen:
                 codes.append(code)
                 continue
             name = self.names.new("g")
-            out.line(f"def {name}():")
-            outer = sorted({python for pfa, python in self._visible().items() if pfa in self.assigned})
-            if outer:
-                out.line(f"    nonlocal {', '.join(outer)}")
+            out.line(f"def {name}():")  # titus seals the scope around an argument: it assigns nothing outside
             out.extend(part)
             out.line(f"    return {code}")
             codes.append(f"{name}()")
         return codes
-
-    def _visible(self) -> Dict[str, str]:
-        names: Dict[str, str] = {}
-        scope: Optional[Scope] = self.scope
-        while scope is not None:
-            for pfa, python in scope.names.items():
-                names.setdefault(pfa, python)
-            scope = scope.parent
-        return names
 
     def bind(self, code: str, out: Writer) -> str:
         name = out.temp()
@@ -333,9 +321,15 @@ class CodeGen:
 
     def set_var(self, context: Any, out: Writer) -> str:
         codes = self.exprs([expr for _, _, expr in context.nameTypeExpr], out)
-        targets = [self.scope.find(name) for name, _, _ in context.nameTypeExpr]
-        if any(target is None for target in targets):
+        scopes = [self.scope.find_scope(name) for name, _, _ in context.nameTypeExpr]
+        if any(scope is None for scope in scopes):
             raise Unsupported("a variable is set outside its scope")
+        targets = [self.scope.find(name) for name, _, _ in context.nameTypeExpr]
+        if len({id(scope) for scope in scopes}) > 1:
+            # titus's DynamicScope.set hands every name to the enclosing scope once one is not its own, and
+            # fails where a name is not found: setting variables of different blocks at once is its error.
+            out.line(f"{self.helper(runtime.raise_scope_error)}()")
+            return "None"
         if len(codes) > 1:
             codes = [code if self.is_stable(code) else self.bind(code, out) for code in codes]
         for target, code in zip(targets, codes, strict=True):
@@ -371,7 +365,7 @@ class CodeGen:
                 base = f"{base}[{self.const(part)}]"
                 continue
             key = next(index_codes)
-            if not (self.is_stable(base) or base.startswith("_cells[") and "]" not in base[7:-1]):
+            if not self.is_stable(base):
                 base = self.bind(base, out)
             if not self.is_stable(key):
                 key = self.bind(key, out)
@@ -382,11 +376,15 @@ class CodeGen:
                 base = f"({base}[{key}] if 0 <= {key} < len({base}) else {missing.format(base)})"
         return base
 
-    def path_list(self, path: Sequence[Any], out: Writer, extra: Sequence[Any] = ()) -> Tuple[str, List[str]]:
-        """The path as a Python list expression (record fields as constants), and ``extra``'s codes after it."""
+    def path_list(self, path: Sequence[Any], out: Writer, extra: Sequence[Any] = (),
+                  bound: bool = False) -> Tuple[str, List[str]]:
+        """The path as a Python list expression (record fields as constants), and ``extra``'s codes after it;
+        ``bound``: all of them evaluated now, into temporaries (titus evaluates them before it reads the cell)."""
         parts = self.path_parts(path)
         index_contexts = [part for kind, part in parts if kind != "record"]
         codes = self.exprs([*index_contexts, *extra], out)
+        if bound:
+            codes = [code if self.is_stable(code) else self.bind(code, out) for code in codes]
         index_codes = iter(codes[:len(index_contexts)])
         items = [self.const(part) if kind == "record" else next(index_codes) for kind, part in parts]
         return "[" + ", ".join(items) + "]", codes[len(index_contexts):]
@@ -407,11 +405,13 @@ class CodeGen:
 
     def cell_get(self, context: Any, out: Writer) -> str:
         base = f"_cells[{self.cell_index[context.cell]}]"
+        if any(not isinstance(step, ast.RecordIndex) for step in context.path):
+            base = self.bind(base, out)  # titus reads the cell before it evaluates the path
         return self.walk_path(base, context.path, 2004, 2005, "cell", out)
 
     def cell_to(self, context: Any, out: Writer) -> str:
         cell = f"_cells[{self.cell_index[context.cell]}]"
-        path, (to,) = self.path_list(context.path, out, extra=[context.to])
+        path, (to,) = self.path_list(context.path, out, extra=[context.to], bound=True)
         if not context.path:
             value = f"{to}({cell})" if self.is_function(context.to) else to
         else:
@@ -810,38 +810,35 @@ class CodeGen:
         return name
 
     def function_ref_fill(self, context: Any, out: Writer) -> str:
+        """A partly applied function: titus evaluates the filled arguments at each call, in parameter order."""
         filled = dict(context.argTypeResult)
-        fill_codes = self.exprs([filled[name][1] for name in context.originalParamNames if name in filled], out)
-        fill_codes = [code if self.is_stable(code) else self.bind(code, out) for code in fill_codes]
-        fills = iter(fill_codes)
-        params: List[str] = []
-        args: List[str] = []
-        for name in context.originalParamNames:
-            if name in filled:
-                args.append(next(fills))
-            else:
-                param = self.names.new("a")
-                params.append(param)
-                args.append(param)
         target = context.fcn.name
-        if target in self.user_functions:
-            call = f"{self.user_functions[target]}({', '.join(args)})"
-        else:
-            unfilled = iter(context.fcnType.params)
-            full_types = [filled[name][0] if name in filled else next(unfilled) for name in context.originalParamNames]
-            emitter = lookup(target)
-            code = None
-            if emitter is not None:
-                code = emitter(Site(target, full_types, context.fcnType.ret, args, None, self.namespace))
-            if code is None:
-                raise Unsupported(f"{target} is partly applied (fill) and has no native version here")
-            call = code
         name = self.names.new("g")
+        params = [self.names.new("a") for param in context.originalParamNames if param not in filled]
         with out.block(f"def {name}({', '.join(params)}):"):
+            free = iter(params)
+            args: List[str] = []
+            for param in context.originalParamNames:
+                args.append(next(free) if param not in filled else "")
+            fill_codes = iter(self.exprs([filled[param][1] for param in context.originalParamNames if param in filled],
+                                         out))
+            args = [arg or next(fill_codes) for arg in args]
+            if target in self.user_functions:
+                call = f"{self.user_functions[target]}({', '.join(args)})"
+            else:
+                unfilled = iter(context.fcnType.params)
+                full_types = [filled[param][0] if param in filled else next(unfilled)
+                              for param in context.originalParamNames]
+                emitter = lookup(target)
+                code = None
+                if emitter is not None:
+                    code = emitter(Site(target, full_types, context.fcnType.ret, args, None, self.namespace))
+                if code is None:
+                    raise Unsupported(f"{target} is partly applied (fill) and has no native version here")
+                call = code
             out.line(f"return {call}")
         self.stable.add(name)
         return name
-
 
 def assigned_names(document: Any) -> Set[str]:
     """Every variable name some ``set`` or ``for`` step of the document assigns."""

@@ -6,7 +6,7 @@ double, ``prob.dist.gaussianLL`` of a double and a record, an ``attr`` or ``cell
 primitive type. Whatever it is given, one evaluation is a few microseconds at most.
 """
 
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator, Optional
 
 from titus import pfaast as ast
 from titus.datatype import (
@@ -33,7 +33,16 @@ _STRUCTURE = (ast.LiteralNull.Context, ast.LiteralBoolean.Context, ast.LiteralIn
               ast.IfNotNull.Context, ast.Error.Context, ast.CastBlock.Context, ast.CastCase.Context)
 
 
-def is_cheap(context: Any) -> bool:
+def is_cheap(context: Any, _known: Optional[Dict[int, bool]] = None) -> bool:
+    """Whether ``context`` is cheap; each context is judged once (titus's trees share parts)."""
+    known = {} if _known is None else _known
+    if id(context) not in known:
+        known[id(context)] = False  # while being judged
+        known[id(context)] = _judge(context, known)
+    return known[id(context)]
+
+
+def _judge(context: Any, known: Dict[int, bool]) -> bool:
     if isinstance(context, ast.Call.Context):
         if not isinstance(context.fcn, LibFcn) or context.fcn.name.startswith("u."):
             return False
@@ -44,7 +53,7 @@ def is_cheap(context: Any) -> bool:
             return False
     elif not isinstance(context, _STRUCTURE):
         return False
-    return all(is_cheap(child) for child in _children(context))
+    return all(is_cheap(child, known) for child in _children(context))
 
 
 def _fixed_size(avro_type: Any) -> bool:
@@ -60,8 +69,12 @@ def _fixed_size(avro_type: Any) -> bool:
 def _children(context: Any) -> Iterator[Any]:
     """The contexts inside ``context``'s fields (through lists, tuples, dicts and path steps)."""
     stack = [value for key, value in vars(context).items() if key not in ("calls", "symbols")]
+    seen = set()
     while stack:
         value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
         if isinstance(value, ast.AstContext):
             yield value
         elif isinstance(value, (list, tuple)):

@@ -216,6 +216,11 @@ def _make_number_decoder(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return decode
 
 
+def raise_scope_error() -> None:
+    """What titus's ``DynamicScope.set`` raises for one ``set`` of variables declared in different blocks."""
+    raise RuntimeError()
+
+
 def raise_user_error(message: str, code: Optional[int]) -> None:
     raise PFAUserException(message, code, None)
 
