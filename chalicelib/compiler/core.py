@@ -177,17 +177,9 @@ class CodeGen:
         self.scope = Scope(self.scope)
         try:
             item = self.declare(function.paramNames[0])
-            countdown = out.temp() if all(is_cheap(expr) for expr in function.exprs) else None
-            if countdown is not None:  # a body of bounded time checks the clock every CHEAP_STRIDE items
-                out.line(f"{countdown} = 1")
+            countdown = self.countdown(function.exprs, out)
             with out.block(f"for {item} in {items}:"):
-                if countdown is None:
-                    self.check_time(out)
-                else:
-                    out.line(f"{countdown} -= 1")
-                    with out.block(f"if not {countdown}:"):
-                        out.line(f"{countdown} = {CHEAP_STRIDE}")
-                        self.check_time(out)
+                self.look_at_clock(countdown, out)
                 out.line(f"{append}({self.sequence(function.exprs, out, bind_last=False)})")
         finally:
             assert self.scope.parent is not None
@@ -203,20 +195,12 @@ class CodeGen:
         tree_name = self.const(str(json.loads(repr(context.paramTypes[1]))["name"]))
         current, union, tag, result = out.temp(), out.temp(), out.temp(), out.temp()
         out.line(f"{current} = {node}")
-        cheap = all(is_cheap(expr) for expr in test.exprs)
-        countdown = out.temp()
-        out.line(f"{countdown} = 1")
+        countdown = self.countdown(test.exprs, out)
         self.scope = Scope(self.scope)
         try:
             datum_name, node_name = (self.declare(name) for name in test.paramNames)
             with out.block("while True:"):
-                if cheap:
-                    out.line(f"{countdown} -= 1")
-                    with out.block(f"if not {countdown}:"):
-                        out.line(f"{countdown} = {CHEAP_STRIDE}")
-                        self.check_time(out)
-                else:
-                    self.check_time(out)
+                self.look_at_clock(countdown, out)
                 out.line(f"{datum_name} = {datum}")
                 out.line(f"{node_name} = {current}")
                 passed = self.sequence(test.exprs, out, bind_last=False)
@@ -290,6 +274,24 @@ class CodeGen:
 
     def check_time(self, out: Writer) -> None:
         out.line("if _perf() > _deadline: _clock.expired()")
+
+    def countdown(self, body: Sequence[Any], out: Writer) -> Optional[str]:
+        """A loop's countdown to its next look at the clock, if its body takes bounded time (see .cost)."""
+        if not all(is_cheap(expr) for expr in body):
+            return None
+        countdown = out.temp()
+        out.line(f"{countdown} = 1")
+        return countdown
+
+    def look_at_clock(self, countdown: Optional[str], out: Writer) -> None:
+        """The clock, every time; or every CHEAP_STRIDE times, counted down in ``countdown``."""
+        if countdown is None:
+            self.check_time(out)
+            return
+        out.line(f"{countdown} -= 1")
+        with out.block(f"if not {countdown}:"):
+            out.line(f"{countdown} = {CHEAP_STRIDE}")
+            self.check_time(out)
 
     # ---------------------------------------------------------------- values and variables
 
@@ -755,14 +757,9 @@ class CodeGen:
         try:
             params = [self.declare(name) for name in param_names]
             with out.block(f"def {header_name}({', '.join(params)}):"):
-                if cheap:  # bounded work per call: the clock is read every CHEAP_STRIDE calls of such functions
+                if cheap:  # bounded work per call: the instance's one countdown, over all such functions
                     out.line("nonlocal _tick")
-                    out.line("_tick -= 1")
-                    with out.block("if not _tick:"):
-                        out.line(f"_tick = {CHEAP_STRIDE}")
-                        self.check_time(out)
-                else:
-                    self.check_time(out)
+                self.look_at_clock("_tick" if cheap else None, out)
                 value = self.sequence(body, out, bind_last=False)
                 out.line(f"return {value}")
         finally:

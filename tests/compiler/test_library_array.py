@@ -4,7 +4,6 @@ Outputs are compared strictly: doubles bit for bit (NaN equal to NaN, the sign o
 versus floats, map keys in order; errors by kind and PFA code.
 """
 
-import math
 import random
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from chalicelib.compiler import compile_document
 from chalicelib.compiler.library import lookup
 from tests.compiler.differential import outcomes
+from tests.compiler.library_harness import same as strict
 
 NAN, INF = float("nan"), float("inf")
 INT_MIN, INT_MAX = -2147483648, 2147483647
@@ -22,20 +22,6 @@ DOUBLE_POOL = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 3.0, 1e300, -1e300, 5e-324, 710.
 INT_POOL = [0, 1, -1, 2, 3, -7, 100, INT_MAX, INT_MIN, INT_MAX - 1]
 LONG_POOL = INT_POOL + [LONG_MAX, LONG_MIN, 2**40, -(2**40)]
 STRING_POOL = ["", "a", "b", "ab", "é", "日本", "Z", "a\x00", "🎉", "ab"]
-
-
-def strict(x, y):
-    if type(x) is not type(y):
-        return False
-    if isinstance(x, float):
-        if math.isnan(x):
-            return math.isnan(y)
-        return x == y and math.copysign(1.0, x) == math.copysign(1.0, y)
-    if isinstance(x, list):
-        return len(x) == len(y) and all(strict(a, b) for a, b in zip(x, y, strict=True))
-    if isinstance(x, dict):
-        return list(x) == list(y) and all(strict(x[k], y[k]) for k in x)
-    return x == y
 
 
 def agree(document, inputs):
