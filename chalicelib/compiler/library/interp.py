@@ -9,6 +9,7 @@ entry when every distance is NaN.
 import math  # noqa: I001  (titus is imported after .types, which applies the titus shims first)
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .arithmetic import div as _div
 from .registry import Site, native
 from .types import AvroArray, AvroNull, AvroUnion
 
@@ -18,16 +19,6 @@ from titus.errors import PFARuntimeException
 Table = List[Dict[str, Any]]
 
 
-def _div(numer: Any, denom: Any) -> float:
-    """titus's ``div``."""
-    try:
-        return numer / float(denom)  # type: ignore[no-any-return]
-    except ZeroDivisionError:
-        if numer > 0.0:
-            return math.inf
-        if numer < 0.0:
-            return -math.inf
-        return math.nan
 
 
 # ------------------------------------------------------------------ bin

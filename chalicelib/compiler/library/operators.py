@@ -14,6 +14,7 @@ from ... import titus_compat  # noqa: F401  (its shims must run before titus is 
 from titus.datatype import compare as _titus_compare
 from titus.errors import PFARuntimeException
 
+from .arithmetic import div as _div
 from .registry import Site, native
 from .types import AvroBoolean, AvroDouble, AvroEnum, AvroFloat, AvroInt, AvroLong, AvroString, is_integral
 
@@ -90,16 +91,6 @@ def _neg_long(x: int) -> int:
     return -x
 
 
-def _div(x: Any, y: Any) -> float:
-    """titus.util.div: always a double; a finite number over zero is +-inf, 0/0 is NaN."""
-    try:
-        return x / float(y)
-    except ZeroDivisionError:
-        if x > 0.0:
-            return _INF
-        elif x < 0.0:
-            return -_INF
-        return _NAN
 
 
 def _floordiv(x: int, y: int) -> int:

@@ -7,6 +7,7 @@ a guard, so a count of 1 raises Python's ``ZeroDivisionError`` (whether or not `
 import math  # noqa: I001  (titus is imported after .types, which applies the titus shims first)
 from typing import Any, Dict
 
+from .arithmetic import div as _div
 from .registry import Site, native
 from . import types  # noqa: F401  (the titus shims)
 
@@ -37,16 +38,6 @@ def _emit_update_trigger(site: Site) -> str:
     return site.call(_update_trigger)
 
 
-def _div(numer: Any, denom: Any) -> float:
-    """titus's ``div``."""
-    try:
-        return numer / float(denom)  # type: ignore[no-any-return]
-    except ZeroDivisionError:
-        if numer > 0.0:
-            return math.inf
-        if numer < 0.0:
-            return -math.inf
-        return math.nan
 
 
 def _z_value(x: Any, mean_variance: Dict[str, Any]) -> float:

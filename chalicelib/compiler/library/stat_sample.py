@@ -12,6 +12,7 @@ import math  # noqa: I001  (titus is imported after .types, which applies the ti
 from functools import reduce
 from typing import Any, Callable, Dict, List, Optional
 
+from .arithmetic import div as _div
 from .registry import Site, native
 from .types import AvroArray, AvroBoolean, AvroDouble, AvroInt, AvroNull, AvroUnion
 
@@ -24,16 +25,6 @@ def _error(message: str, code: int, name: str) -> PFARuntimeException:
     return PFARuntimeException(message, code, name, None)
 
 
-def _div(numer: Any, denom: Any) -> float:
-    """titus's ``div``."""
-    try:
-        return numer / float(denom)  # type: ignore[no-any-return]
-    except ZeroDivisionError:
-        if numer > 0.0:
-            return math.inf
-        if numer < 0.0:
-            return -math.inf
-        return math.nan
 
 
 def _record(avro_type: Any) -> Any:
