@@ -590,7 +590,7 @@ class CodeGen:
         result = None if context.partial else out.temp()
         opened = 0
         for index, (case, _) in enumerate(context.cases):
-            decoder = self.helper(runtime.cast_decoder(case.toType, False))
+            decoder = self.helper(runtime.cast_decoder(case.toType))
             decoded = out.temp()
             if index > 0:
                 out.line("else:")

@@ -19,7 +19,6 @@ from titus.datatype import (
     AvroLong,
     AvroNull,
     AvroString,
-    AvroUnion,
     jsonDecoder,
 )
 from titus.errors import AvroException, PFARuntimeException, PFATimeoutException, PFAUserException
@@ -128,25 +127,10 @@ def expected_tag(avro_type: Any) -> str:
     return node
 
 
-def cast_decoder(to_type: Any, from_union: bool) -> Callable[[Any], Any]:
-    """One case of titus's ``cast``: the value as ``to_type``, or :data:`NO_MATCH`."""
-    decode = _decoder(to_type)
-    if not from_union:
-        return decode
-    to_name = to_type.name
-
-    def decode_member(value: Any) -> Any:
-        if isinstance(value, dict) and len(value) == 1:
-            (tag, inner), = value.items()
-            if not ((tag == to_name) or
-                    (tag == "int" and to_name in ("long", "float", "double")) or
-                    (tag == "long" and to_name in ("float", "double")) or
-                    (tag == "float" and to_name == "double")):
-                return NO_MATCH
-            value = inner
-        return decode(value)
-
-    return decode_member
+def cast_decoder(to_type: Any) -> Callable[[Any], Any]:
+    """One case of titus's ``cast`` for a value that is not a tagged member: the value as ``to_type``
+    (``jsonDecoder``'s answer), or :data:`NO_MATCH` where ``jsonDecoder`` fails."""
+    return _decoder(to_type)
 
 
 def accepted_tags(to_type: Any) -> frozenset:
@@ -241,7 +225,3 @@ def titus_callable(function: Callable[..., Any], arity: int) -> Any:
 
     called.paramNames = names  # type: ignore[attr-defined]
     return called
-
-
-def is_avro_union(avro_type: Any) -> bool:
-    return isinstance(avro_type, AvroUnion)
