@@ -121,8 +121,14 @@ def _example():
 # --- time ----------------------------------------------------------------------------------------------
 
 
+def loaded(client, name):
+    """Load ``name`` before a test times its calls: a call's deadline also covers a load it waits for."""
+    assert client.http.get(f"/models/{name}").status_code == 200
+
+
 def test_recursion_cannot_run_past_the_timeout(serve):
     client, _ = serve(MODEL_TIMEOUT_MS="300")
+    loaded(client, "fibonacci")
     status, body, _ = post(client, "/models/fibonacci/predict", 40)
     assert (status, body["error"]["code"]) == (504, "model_timeout")
     assert post(client, "/models/fibonacci/predict", 10)[1]["prediction"] == 55
@@ -130,6 +136,7 @@ def test_recursion_cannot_run_past_the_timeout(serve):
 
 def test_a_library_function_calling_back_cannot_run_past_the_timeout(serve):
     client, _ = serve(MODEL_TIMEOUT_MS="300")
+    loaded(client, "many_callbacks")
     assert post(client, "/models/many_callbacks/predict", 3)[1]["prediction"] == 16.0
     status, body, _ = post(client, "/models/many_callbacks/predict", 23)  # 8 million calls
     assert (status, body["error"]["code"]) == (504, "model_timeout")
@@ -137,6 +144,7 @@ def test_a_library_function_calling_back_cannot_run_past_the_timeout(serve):
 
 def test_a_batch_has_one_deadline_and_every_record_comes_out_once(serve):
     client, _ = serve(MODEL_TIMEOUT_MS="300")
+    loaded(client, "forever")
     started = time.monotonic()
     status, body, _ = post(client, "/models/forever/predict/batch", {"records": [1, 2, 3, 4, 5]})
     elapsed = time.monotonic() - started
