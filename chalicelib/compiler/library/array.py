@@ -89,17 +89,8 @@ def _highest_n(a: List[Any], n: int, lt: Lt) -> List[Any]:
 
 
 def _lowest_n(a: List[Any], n: int, lt: Lt) -> List[Any]:
-    out: List[Any] = []
-    for x in a:
-        for index, best in enumerate(out):
-            if lt(x, best):
-                out.insert(index, x)
-                break
-        else:
-            out.append(x)
-        if len(out) > n:
-            out.pop()
-    return out
+    """``_highest_n`` with the order turned round (titus's lowest-N makes the same calls of ``lt``)."""
+    return _highest_n(a, n, lambda best, x: lt(x, best))
 
 
 def _arg_n(a: List[Any], n: int, lt: Lt, highest: bool) -> List[int]:
