@@ -6,6 +6,8 @@ from chalice import Chalice
 
 from chalicelib import web
 from chalicelib.settings import api_key_required, is_cli_mode, is_lambda
+from chalicelib.streams import handlers as streams
+from chalicelib.streams.event_sources import EventSources
 from chalicelib.telemetry import RequestLog, ServiceMetrics
 from chalicelib.wiring import LazyRuntime, build_runtime
 
@@ -16,6 +18,7 @@ metrics = ServiceMetrics()
 runtime = LazyRuntime(lambda: build_runtime(os.environ, metrics=metrics))
 # Read at deploy time: the Chalice CLI imports this file with the stage's environment.
 KEY_REQUIRED = api_key_required(os.environ)
+SOURCES = EventSources.from_mapping(os.environ)
 
 if is_lambda(os.environ) and not is_cli_mode(os.environ):
     # Load during Lambda's init phase: a provisioned-concurrency or SnapStart container is then ready
@@ -67,3 +70,16 @@ def predict_batch_named(name):
 @app.route("/health", methods=["GET"], content_types=["*/*"])
 def health():
     return web.health(runtime.get)
+
+
+# Pipelines: the same models and answers, from a queue and a stream; results go to RESULTS_QUEUE.
+@app.on_sqs_message(queue=SOURCES.queue, batch_size=SOURCES.queue_batch_size,
+                    maximum_batching_window_in_seconds=SOURCES.queue_window_seconds)
+def score_queue(event):
+    return streams.handle_queue_event(event.to_dict(), event.context, runtime.get, log, metrics)
+
+
+@app.on_kinesis_record(stream=SOURCES.stream, batch_size=SOURCES.stream_batch_size, starting_position="TRIM_HORIZON",
+                       maximum_batching_window_in_seconds=SOURCES.stream_window_seconds)
+def score_stream(event):
+    return streams.handle_stream_event(event.to_dict(), event.context, runtime.get, log, metrics)

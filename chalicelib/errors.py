@@ -15,6 +15,8 @@ class ServiceError(ChaliceUnhandledError):
 
     status = 500
     code = "internal_error"
+    # True when the same call may succeed later unchanged (a queue message is then retried, not answered).
+    transient = False
 
     def __init__(self, message: str, field: Optional[str] = None,
                  headers: Optional[Dict[str, str]] = None) -> None:
@@ -115,6 +117,7 @@ class ModelNotReady(ServiceError):
 
     status = 503
     code = "model_not_ready"
+    transient = True
 
     def __init__(self, message: str, retry_after: Optional[float] = None) -> None:
         headers = {}
@@ -126,6 +129,11 @@ class ModelNotReady(ServiceError):
 class ModelTimeout(ServiceError):
     status = 504
     code = "model_timeout"
+
+
+class NotScoredInTime(ModelNotReady):
+    """The invocation ran out of time before this record was scored (not the model's own time limit):
+    scoring it again later can succeed. Never answered: a queue message or stream record is retried."""
 
 
 class InternalError(ServiceError):

@@ -12,25 +12,27 @@ from typing import Any, List, Tuple, Union
 from .errors import MalformedJson, PayloadTooLarge
 
 
-def read_json(raw_body: Union[bytes, str], max_bytes: int, what: str = "one JSON record") -> Any:
+def read_json(raw_body: Union[bytes, str], max_bytes: int, what: str = "one JSON record",
+              subject: str = "request body") -> Any:
+    """The JSON value of ``raw_body``; ``subject`` is how messages name it (a queue message is not a request)."""
     if isinstance(raw_body, str):
         raw_body = raw_body.encode("utf-8")
     if len(raw_body) > max_bytes:
-        raise PayloadTooLarge(f"request body is {len(raw_body)} bytes, over the limit of {max_bytes} bytes")
+        raise PayloadTooLarge(f"{subject} is {len(raw_body)} bytes, over the limit of {max_bytes} bytes")
     if not raw_body.strip():
-        raise MalformedJson(f"request body is empty; expected {what}")
+        raise MalformedJson(f"{subject} is empty; expected {what}")
     try:
         text = raw_body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise MalformedJson(f"request body is not UTF-8 ({error.reason} at byte {error.start})") from None
+        raise MalformedJson(f"{subject} is not UTF-8 ({error.reason} at byte {error.start})") from None
     try:
         return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except MalformedJson:
-        raise
+    except MalformedJson as error:
+        raise MalformedJson(error.message.replace("request body", subject, 1)) from None
     except RecursionError:
-        raise MalformedJson("request body is nested too deeply") from None
+        raise MalformedJson(f"{subject} is nested too deeply") from None
     except ValueError as error:
-        raise MalformedJson(f"request body is not valid JSON: {error}") from None
+        raise MalformedJson(f"{subject} is not valid JSON: {error}") from None
 
 
 def _reject_constant(name: str) -> Any:

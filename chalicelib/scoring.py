@@ -1,7 +1,7 @@
 """What the routes do, apart from HTTP: score one record or a batch with a model
 (the default model, or one by name), describe models, report health."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .engine import DEFAULT_TIMEOUT_MS
 from .errors import (
@@ -9,6 +9,7 @@ from .errors import (
     ModelLoadError,
     ModelNotReady,
     ModelTimeout,
+    NotScoredInTime,
     PayloadTooLarge,
     ResponseTooLarge,
     ServiceError,
@@ -104,6 +105,47 @@ class ScoringService:
             codes[entry["code"]] = codes.get(entry["code"], 0) + 1
         self._scored(model, len(records), deadline, codes)
         return {"predictions": predictions, "errors": errors, "model": model.identity()}, model
+
+    def model(self, name: Optional[str] = None, time_left_ms: Optional[float] = None) -> LoadedModel:
+        """The model that ``predict`` would use now (raises what it would raise)."""
+        return self._registry.get(name, self._deadline(time_left_ms))
+
+    def score_each(self, model: LoadedModel, records: List[Any],
+                   time_left_ms: Callable[[], Optional[float]]) -> List[Union[Any, ServiceError]]:
+        """Each record's prediction or its error, as ``predict`` would answer it alone: each record has the
+        model's full time limit, capped by what ``time_left_ms()`` says remains of the invocation.
+
+        A record stopped by that cap rather than by the model's own limit gets :class:`NotScoredInTime`, and
+        so does every record after it: they were not the model's fault and may be scored again.
+        """
+        outcomes: List[Union[Any, ServiceError]] = []
+        codes: Dict[str, int] = {}
+        engine_ms = 0.0
+        for index, record in enumerate(records):
+            deadline = self._deadline(time_left_ms())
+            try:
+                if deadline.expired:
+                    raise ModelTimeout("no time left")
+                prediction = model.predict(record, deadline)
+                outcome: Union[Any, ServiceError] = prediction
+            except ModelTimeout as error:
+                if deadline.budget_ms >= self.timeout_ms:
+                    outcome = error
+                else:
+                    late = NotScoredInTime(f"not scored: the invocation's time ran out after {index} of "
+                                           f"{len(records)} records")
+                    outcomes.extend([late] * (len(records) - index))
+                    break
+            except ServiceError as error:
+                outcome = error
+            engine_ms += deadline.engine_ms
+            if isinstance(outcome, ServiceError):
+                outcome.model = model.identity()
+                codes[outcome.code] = codes.get(outcome.code, 0) + 1
+            outcomes.append(outcome)
+        if self._metrics is not None and outcomes:
+            self._metrics.scored(model.name, model.version, len(outcomes), engine_ms, codes)
+        return outcomes
 
     def _scored(self, model: LoadedModel, records: int, deadline: Deadline, errors: Dict[str, int]) -> None:
         if self._metrics is not None:

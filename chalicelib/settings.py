@@ -23,6 +23,9 @@ LOAD_RETRY_MAX_SECONDS = "LOAD_RETRY_MAX_SECONDS"
 MEMORY_LIMIT_MB = "MEMORY_LIMIT_MB"
 PFA_ENGINE = "PFA_ENGINE"
 API_KEY_REQUIRED = "API_KEY_REQUIRED"
+RESULTS_QUEUE = "RESULTS_QUEUE"
+BATCH_ITEM_FAILURES = "BATCH_ITEM_FAILURES"
+BATCH_ITEM_FAILURES_REPORTED = "reported"
 CLI_MODE = "AWS_CHALICE_CLI_MODE"
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 LAMBDA_MEMORY_SIZE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
@@ -73,6 +76,10 @@ class Settings:
     model_refresh_seconds: float = _DEFAULT_REFRESH_SECONDS
     memory_limit_mb: Optional[int] = None
     pfa_engine: str = ENGINE_CHOICES[0]
+    # Where the queue and stream handlers send results: a queue name or URL (None: not configured).
+    results_queue: Optional[str] = None
+    # True when the event source mappings have ReportBatchItemFailures (the packaged template sets both).
+    batch_item_failures_reported: bool = False
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "Settings":
@@ -93,6 +100,8 @@ class Settings:
                                                   zero_allowed=True),
             memory_limit_mb=_memory_limit_mb(env),
             pfa_engine=_engine(env),
+            results_queue=env.get(RESULTS_QUEUE, "").strip() or None,
+            batch_item_failures_reported=_batch_item_failures(env),
         )
         for name, value in ((MAX_BODY_BYTES, settings.max_body_bytes),
                             (MAX_BATCH_BODY_BYTES, settings.max_batch_body_bytes)):
@@ -184,6 +193,14 @@ def _engine(env: Mapping[str, str]) -> str:
     if value not in ENGINE_CHOICES:
         raise SettingsError(f"{PFA_ENGINE} must be one of {', '.join(ENGINE_CHOICES)}, got {env.get(PFA_ENGINE)!r}")
     return value
+
+
+def _batch_item_failures(env: Mapping[str, str]) -> bool:
+    value = env.get(BATCH_ITEM_FAILURES, "").strip().lower()
+    if value not in ("", "off", BATCH_ITEM_FAILURES_REPORTED):
+        raise SettingsError(f"{BATCH_ITEM_FAILURES} must be {BATCH_ITEM_FAILURES_REPORTED!r} (the event source "
+                            f"mappings report batch item failures) or 'off', got {env.get(BATCH_ITEM_FAILURES)!r}")
+    return value == BATCH_ITEM_FAILURES_REPORTED
 
 
 def models_prefix(env: Mapping[str, str]) -> str:

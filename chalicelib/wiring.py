@@ -14,23 +14,26 @@ from .model_registry import ModelRegistry
 from .model_store import ModelStore
 from .scoring import ScoringService
 from .settings import Settings, SettingsError
+from .streams.results import ResultsQueue
 from .telemetry import RequestLog, ServiceMetrics
 from .telemetry.metrics import NAMESPACE_VARIABLE
 
-# Fail fast: a slow S3 must not eat a request's whole time budget.
+# Fail fast: a slow S3 must not eat a request's whole time budget; nor a slow results queue a batch's.
 _S3_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+_SQS_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
 
 
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
     service: ScoringService
+    results: ResultsQueue
     close: Callable[[], None] = lambda: None
 
 
 def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
                   background: Background = in_thread, on_event: Optional[EventSink] = None,
-                  metrics: Optional[ServiceMetrics] = None) -> Runtime:
+                  metrics: Optional[ServiceMetrics] = None, sqs_client: Optional[Any] = None) -> Runtime:
     settings = Settings.from_mapping(environ)
     apply_budget(settings.memory_limit_mb * MB if settings.memory_limit_mb else None)
     client = s3_client if s3_client is not None else boto3.client("s3", config=_S3_CONFIG)
@@ -54,7 +57,9 @@ def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
                              refresh_seconds=settings.model_refresh_seconds)
     service = ScoringService(registry, store, settings.max_batch_records, timeout_ms=settings.model_timeout_ms,
                              memory_limit_mb=settings.memory_limit_mb, metrics=metrics)
-    return Runtime(settings, service, close=registry.close)
+    results = ResultsQueue(lambda: sqs_client if sqs_client is not None else boto3.client("sqs", config=_SQS_CONFIG),
+                           settings.results_queue)
+    return Runtime(settings, service, results, close=registry.close)
 
 
 class LazyRuntime:

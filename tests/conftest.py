@@ -21,6 +21,7 @@ from chalice.test import Client  # noqa: E402
 
 import app as app_module  # noqa: E402
 from chalicelib.wiring import build_runtime  # noqa: E402
+from devtools.local_aws import LocalAws  # noqa: E402
 from devtools.local_s3 import CONFLICTING_CLIENT_ENV, LocalS3, create_bucket  # noqa: E402
 from devtools.run_local import dev_model_location  # noqa: E402
 
@@ -76,6 +77,25 @@ def scratch_bucket(s3_client: BaseClient) -> str:
     name = f"scratch-{uuid.uuid4().hex[:16]}"
     create_bucket(s3_client, name, versioned=True)
     return name
+
+
+@pytest.fixture(scope="session")
+def aws(s3: LocalS3, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    """A real local SQS/Kinesis/DynamoDB (moto server) for the session; its endpoints are in os.environ.
+
+    Tests create their own queues and streams with unique names. A test may kill() and restart() it, but
+    must leave it running (restart() comes back empty).
+    """
+    server = LocalAws(log_path=tmp_path_factory.mktemp("aws") / "moto.log", region=s3.region,
+                      access_key=s3.access_key, secret_key=s3.secret_key)
+    server.start()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in server.client_environment().items():
+                patch.setenv(name, value)
+            yield server
+    finally:
+        server.stop()
 
 
 # ----- end of local S3 fixtures; chalice Client fixtures go below -----------------------------
