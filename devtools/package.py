@@ -11,6 +11,7 @@ is chalice's; 1 with a one-line message if the output folder cannot be used.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import botocore.session
+
+from devtools.stream_template import check_merged, merge_template
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_ROOT = PROJECT_DIR / "build" / "package"
@@ -41,9 +44,15 @@ def packaging_environment(env: Mapping[str, str], region: str | None) -> tuple[d
     return {**env, "AWS_DEFAULT_REGION": DEFAULT_REGION}, note
 
 
-def chalice_package_command(stage: str, out_dir: Path) -> list[str]:
-    """`chalice package` from this venv (chalice 1.34 has no `python -m chalice`)."""
-    return [str(Path(sys.executable).parent / "chalice"), "package", "--stage", stage, str(out_dir)]
+MERGE_FILE = "merge-template.json"
+
+
+def chalice_package_command(stage: str, out_dir: Path, merge: Path | None = None) -> list[str]:
+    """`chalice package` from this venv (chalice 1.34 has no `python -m chalice`), merging `merge` if given."""
+    command = [str(Path(sys.executable).parent / "chalice"), "package", "--stage", stage]
+    if merge is not None:
+        command += ["--merge-template", str(merge)]
+    return command + [str(out_dir)]
 
 
 def prepare_output(out_dir: Path, default: bool) -> None:
@@ -70,9 +79,23 @@ def main(argv: list[str] | None = None) -> int:
     env, note = packaging_environment(os.environ, configured_region())
     if note:
         print(f"package: {note}", flush=True)
-    code = subprocess.run(chalice_package_command(args.stage, out_dir), cwd=PROJECT_DIR, env=env).returncode
+    # chalice package wants an empty folder: the fragment is written beside it, then kept with the package.
+    merge = out_dir.parent / f".{out_dir.name}-{MERGE_FILE}"
+    merge.write_text(json.dumps(merge_template(args.stage), indent=2) + "\n")
+    try:
+        command = chalice_package_command(args.stage, out_dir, merge)
+        code = subprocess.run(command, cwd=PROJECT_DIR, env=env).returncode
+        if code == 0:
+            shutil.copyfile(merge, out_dir / MERGE_FILE)
+    finally:
+        merge.unlink(missing_ok=True)
     if code == 0:
-        print(f"package: stage {args.stage} in {out_dir} (deployment.zip, sam.json)", flush=True)
+        problems = check_merged(json.loads((out_dir / "sam.json").read_text()))
+        if problems:
+            print(f"package: {'; '.join(problems)}", file=sys.stderr)
+            return 1
+        print(f"package: stage {args.stage} in {out_dir} (deployment.zip, sam.json, and {MERGE_FILE}, "
+              f"merged into sam.json)", flush=True)
     else:
         print(f"package: chalice package exited with code {code}", file=sys.stderr)
     return code

@@ -106,3 +106,84 @@ def test_every_compiled_file_in_the_bundle_is_x86_64_for_the_declared_runtime(pa
                 extensions.append(name)
     assert any(name.startswith("numpy/core/_multiarray_umath.") for name in extensions)
     assert any(name.startswith("yaml/_yaml.") for name in extensions)
+
+
+# ----- the queue and stream handlers: what --merge-template adds, and what each function may touch ---------------
+
+
+def resources(out):
+    return json.loads((out / "sam.json").read_text())["Resources"]
+
+
+@pytest.mark.parametrize("function, event, kind, arn", [
+    ("ScoreQueue", "ScoreQueueSqsEventSource", "SQS",
+     "sqs:${AWS::Region}:${AWS::AccountId}:pfa-serving-{stage}-records"),
+    ("ScoreStream", "ScoreStreamKinesisEventSource", "Kinesis",
+     "kinesis:${AWS::Region}:${AWS::AccountId}:stream/pfa-serving-{stage}-records"),
+])
+def test_the_event_sources_report_batch_item_failures_from_the_stages_queue_and_stream(package, function, event, kind,
+                                                                                       arn):
+    stage, out = package
+    template = resources(out)
+    source = template[function]["Properties"]["Events"][event]
+    assert source["Type"] == kind
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert list(source["Properties"][{"SQS": "Queue", "Kinesis": "Stream"}[kind]].values()) == [
+        "arn:${AWS::Partition}:" + arn.replace("{stage}", stage)]
+    # The handler answers with the failed items only because the mapping reads them.
+    assert template[function]["Properties"]["Environment"]["Variables"]["BATCH_ITEM_FAILURES"] == "reported"
+    assert template["APIHandler"]["Properties"]["Environment"]["Variables"].get("BATCH_ITEM_FAILURES") is None
+    # The queue or stream it reads is created by the same template, before the function and so its mapping.
+    (created,) = template[function]["DependsOn"]
+    assert template[created]["Type"] == {"SQS": "AWS::SQS::Queue", "Kinesis": "AWS::Kinesis::Stream"}[kind]
+    assert template[created]["Properties"].get("QueueName", template[created]["Properties"].get("Name")) == \
+        f"pfa-serving-{stage}-records"
+
+
+def test_the_records_queue_has_a_dead_letter_queue_and_a_visibility_timeout_of_six_function_timeouts(package):
+    stage, out = package
+    template = resources(out)
+    queue = template["RecordsQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == 6 * template["ScoreQueue"]["Properties"]["Timeout"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["RecordsDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": 5}
+    assert template["RecordsDeadLetterQueue"]["Properties"]["QueueName"] == f"pfa-serving-{stage}-records-dlq"
+    assert template["ResultsQueue"]["Properties"]["QueueName"] == f"pfa-serving-{stage}-results"
+    for function in ("ScoreQueue", "ScoreStream"):
+        variables = template[function]["Properties"]["Environment"]["Variables"]
+        assert variables["RESULTS_QUEUE"] == f"pfa-serving-{stage}-results"
+        assert variables["MODEL_BUCKET"] == f"pfa-models-{stage}"
+
+
+def test_each_function_may_touch_only_its_own_stages_bucket_queues_and_stream(package):
+    stage, out = package
+    template = resources(out)
+    bucket = f"arn:aws:s3:::pfa-models-{stage}"
+    common = {("s3:GetObject", f"{bucket}/models/*"), ("s3:GetObjectVersion", f"{bucket}/models/*"),
+              ("s3:ListBucket", bucket), ("s3:ListBucketVersions", bucket)}
+    common |= {(action, f"arn:aws:logs:*:*:log-group:/aws/lambda/pfa-serving-{stage}*")
+               for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")}
+    records, results = f"arn:aws:sqs:*:*:pfa-serving-{stage}-records", f"arn:aws:sqs:*:*:pfa-serving-{stage}-results"
+    stream = f"arn:aws:kinesis:*:*:stream/pfa-serving-{stage}-records"
+    send = {("sqs:SendMessage", results), ("sqs:GetQueueUrl", results)}
+    expected = {
+        "ApiHandlerRole": common,
+        "ScoreQueueRole": common | send | {(action, records) for action in (
+            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes")},
+        "ScoreStreamRole": common | send | {(action, stream) for action in (
+            "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary", "kinesis:ListShards")},
+    }
+    roles = {name for name, resource in template.items() if resource["Type"] == "AWS::IAM::Role"}
+    assert roles == set(expected)
+    for role, allowed in expected.items():
+        (policy,) = template[role]["Properties"]["Policies"]
+        granted = set()
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            granted |= {(action, target) for action in actions for target in targets}
+        assert granted == allowed, role
+    other = "prod" if stage == "dev" else "dev"
+    assert f"pfa-serving-{other}" not in (out / "sam.json").read_text()
