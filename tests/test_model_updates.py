@@ -137,6 +137,30 @@ def test_the_function_may_do_only_what_it_does(project_dir):
                            "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 
 
+def test_the_queue_and_stream_functions_may_also_send_results_and_read_their_source(project_dir):
+    """The SQS calls the code makes are sending results (and finding the queue by name); reading the queue or
+    the stream is Lambda's event source mapping's, under the function's role. tests/test_packaging.py checks
+    the resources each statement names."""
+    source = "\n".join(path.read_text() for path in (project_dir / "chalicelib").rglob("*.py"))
+    calls = {call for call in ("send_message", "send_message_batch", "get_queue_url", "receive_message",
+                               "delete_message", "put_record", "put_records") if f".{call}(" in source}
+    assert calls == {"send_message_batch", "get_queue_url"}
+    http = json.loads((project_dir / ".chalice" / "policy-dev.json").read_text())["Statement"]
+    reads = {"queue": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                       "sqs:GetQueueAttributes"},
+             "stream": {"kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
+                        "kinesis:DescribeStreamSummary", "kinesis:ListShards"}}
+    for stage in ("dev", "prod"):
+        for function, read in reads.items():
+            policy = json.loads((project_dir / ".chalice" / f"policy-{stage}-{function}.json").read_text())
+            actions = set()
+            for statement in policy["Statement"]:
+                listed = statement["Action"]
+                actions |= {listed} if isinstance(listed, str) else set(listed)
+            model_actions = {action for statement in http for action in statement["Action"]}
+            assert actions == model_actions | {"sqs:SendMessage", "sqs:GetQueueUrl"} | read
+
+
 def test_a_new_container_serves_the_last_good_version_when_the_latest_is_broken(serve, s3_client, scratch_bucket):
     good = s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa", Body=TOY.replace(b"100", b"5"))
     broken = s3_client.put_object(Bucket=scratch_bucket, Key="models/toy.pfa",
