@@ -313,3 +313,54 @@ def test_out_of_time_messages_are_retried_not_answered(serve, results):
         answer = handle_queue_event(event, NoTimeLeft(), app_module.runtime.get, RequestLog(), ServiceMetrics())
     assert answer == {"batchItemFailures": [{"itemIdentifier": "message-0"}, {"itemIdentifier": "message-1"}]}
     assert results() == []
+
+
+def table_change(event_name: str, keys: dict, image: dict | None) -> dict:
+    """A change record as Kinesis Data Streams for DynamoDB writes it (attributes typed by boto3's serializer)."""
+    from decimal import Decimal
+
+    from boto3.dynamodb.types import TypeSerializer
+
+    def typed(item: dict) -> dict:
+        serializer = TypeSerializer()
+        return {name: serializer.serialize(Decimal(str(value)) if isinstance(value, float) else value)
+                for name, value in item.items()}
+
+    change: dict = {"ApproximateCreationDateTime": 1796160602141, "Keys": typed(keys), "SizeBytes": 1200,
+                    "ApproximateCreationDateTimePrecision": "MILLISECOND"}
+    if image is not None:
+        change["NewImage"] = typed({**keys, **image})
+    return {"awsRegion": "us-east-1", "eventID": str(uuid.uuid4()), "eventName": event_name, "userIdentity": None,
+            "recordFormat": "application/json", "tableName": "sonar-readings", "dynamodb": change,
+            "eventSource": "aws:dynamodb"}
+
+
+def test_a_tables_change_records_from_kinesis_are_scored_as_their_new_image_keyed_by_the_table_key(serve, results):
+    client = serve()
+    rows = sonar_rows(2)
+    bodies = [table_change("INSERT", {"reading": "r-1"}, rows[0]),
+              table_change("MODIFY", {"site": "a", "n": 7}, rows[1]),
+              table_change("REMOVE", {"reading": "r-3"}, None),
+              table_change("INSERT", {"reading": "r-4"}, rows[0])]
+    bodies[3]["dynamodb"]["NewImage"]["V1"] = {"B": "AA=="}  # binary, base64 in the stream's JSON
+    with client:
+        assert client.lambda_.invoke("score_stream", kinesis_event(bodies)).payload == {"batchItemFailures": []}
+        found = sorted(results(), key=lambda result: result["source"]["sequence_number"])
+        same_as_predict(client, found[0], rows[0])
+        same_as_predict(client, found[1], rows[1])
+    assert [result["id"] for result in found] == ["r-1", '{"n":7,"site":"a"}', "r-3", "r-4"]
+    assert found[2]["error"]["code"] == "invalid_request"
+    assert "'REMOVE' has no new image" in found[2]["error"]["message"]
+    assert found[3]["error"]["field"] == "dynamodb.NewImage" and "'B'" in found[3]["error"]["message"]
+
+
+def test_typed_attributes_become_plain_json():
+    from chalicelib.errors import InvalidRequest
+    from chalicelib.streams.table_changes import plain
+
+    assert plain({"M": {"a": {"L": [{"N": "1"}, {"N": "0.5"}, {"NULL": True}, {"BOOL": False}, {"S": "x"}]},
+                        "b": {"NS": ["2", "2.5"]}, "c": {"SS": ["p", "q"]}}}) == {
+        "a": [1, 0.5, None, False, "x"], "b": [2, 2.5], "c": ["p", "q"]}
+    for bad in ({"N": "NaN"}, {"N": "1e99999"}, {"N": "x"}, {"B": "AA=="}, {"S": 1}, {}, "plain"):
+        with pytest.raises(InvalidRequest):
+            plain(bad)

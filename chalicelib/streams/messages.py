@@ -2,9 +2,12 @@
 
 A message is UTF-8 JSON. An object with a ``record`` or ``records`` key is an *envelope*:
 ``{"id"?: str | int, "model"?: name, "record": <record>}`` or ``{..., "records": [<record>, ...]}``.
-Anything else is one bare record for the default model. A message that cannot be read as either is
-answered with one error (``MalformedJson``, ``PayloadTooLarge``, ``InvalidRequest``, ``InvalidModelName``),
-never retried: sending it again would not change it.
+A DynamoDB table's change record (as Kinesis Data Streams for DynamoDB writes it) is its new image, keyed
+by the table's key (:mod:`.table_changes`). Anything else is one bare record for the default model.
+
+A message that cannot be read as any of these is answered with one error (``MalformedJson``,
+``PayloadTooLarge``, ``InvalidRequest``, ``InvalidModelName``), never retried: sending it again would not
+change it.
 """
 
 from dataclasses import dataclass, field
@@ -14,13 +17,13 @@ from ..errors import InvalidModelName, InvalidRequest, PayloadTooLarge, ServiceE
 from ..model_names import check_model_name
 from ..request_body import read_json
 from ..validation import shown
+from .table_changes import MAX_ID_CHARS, is_table_change, table_change
 
 RECORD = "record"
 RECORDS = "records"
 ID = "id"
 MODEL = "model"
 ENVELOPE_KEYS = (ID, MODEL, RECORD, RECORDS)
-MAX_ID_CHARS = 256
 _WHAT = 'one JSON record, or an envelope {"id", "model", "record" | "records"}'
 
 MessageId = Union[str, int, None]
@@ -42,6 +45,11 @@ def read_message(body: bytes, max_bytes: int, max_records: int) -> Message:
         value = read_json(body, max_bytes, what=_WHAT, subject="message body")
     except ServiceError as error:
         return Message(error=error)
+    if is_table_change(value):
+        record, message_id, refused = table_change(value)
+        if refused is not None:
+            return Message(id=message_id, error=refused)
+        return Message(records=[record], id=message_id)
     if type(value) is not dict or (RECORD not in value and RECORDS not in value):
         return Message(records=[value])
     try:
