@@ -1,4 +1,5 @@
-"""pfactl's command line: the parser and main(). The commands live in local_commands and bucket_commands."""
+"""pfactl's command line: the parser and main(). The commands live in local_commands, bucket_commands and
+stream_commands."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any, Callable, List, NoReturn, Optional
 
 from chalicelib.settings import ENGINE_CHOICES, PFA_ENGINE
 
-from . import bucket_commands, local_commands
+from . import bucket_commands, local_commands, stream_commands
 from .errors import PfactlError
 from .scoring import FORMATS
+from .streams_target import FROM_LOCAL_FILE
 from .version import package_version
 
 DEBUG_ENV = "PFACTL_DEBUG"  # set to 1 for a traceback on unexpected errors
@@ -20,6 +22,15 @@ DEBUG_ENV = "PFACTL_DEBUG"  # set to 1 for a traceback on unexpected errors
 _S3_HELP = ("S3: bucket from --bucket or MODEL_BUCKET, prefix from MODELS_PREFIX (default models/); boto3's usual "
             "settings (AWS_ENDPOINT_URL_S3, credentials). With neither AWS_ENDPOINT_URL_S3 nor MODEL_BUCKET set, "
             "the local S3 of a running `make run` (found through .local/s3.json).")
+
+_STREAMS_HELP = ("Queues and streams: a --queue URL_OR_NAME or --stream NAME is reached with boto3's usual settings "
+                 "(AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_KINESIS, credentials, AWS_REGION). Named without a "
+                 "value (`pfactl results`: or not at all), it is the local one of a running `make run` (found "
+                 "through .local/streams.json, in the project folder).")
+_SEND_IDS = ("Each envelope's id is the number of the row of its first record (1 is the first record after the CSV "
+             "header, or the first JSON line; blank lines are not rows: the numbers of `pfactl score`'s output "
+             "lines), so the row of a result is its id + index; an envelope holds consecutive rows only. With "
+             "--id-column the id is that column's value (a CSV id is sent as its text).")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -128,6 +139,65 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("name")
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     _bucket_option(delete, run=bucket_commands.run_delete)
+
+    send = commands.add_parser("send", help="send a CSV or JSON-lines file to the records queue or stream",
+                               usage="%(prog)s DATA (--queue [URL_OR_NAME] | --stream [NAME]) [options]",
+                               description="Send every row to the records queue (SQS) or stream (Kinesis) the "
+                                           "service scores from, in envelopes: {\"id\": ID, \"model\": NAME, "
+                                           "\"record\": ...}, one record a message unless --records-per-message "
+                                           "says more (then \"records\": [...]). CSV cells are converted by the "
+                                           "model's input type, as `pfactl score` does. A row that cannot be read "
+                                           "or converted is reported on stderr with its number and not sent. "
+                                           + _SEND_IDS, epilog=_STREAMS_HELP + " " + _S3_HELP)
+    send.add_argument("data", metavar="DATA",
+                      help="a .csv file (with a header), a .jsonl file (one JSON record a line), or - for stdin")
+    destination = send.add_mutually_exclusive_group(required=True)
+    destination.add_argument("--queue", nargs="?", const=FROM_LOCAL_FILE, metavar="URL_OR_NAME",
+                             help="send to this SQS queue (without a value: the records queue of `make run`)")
+    destination.add_argument("--stream", nargs="?", const=FROM_LOCAL_FILE, metavar="NAME",
+                             help="put to this Kinesis stream, partition key the id (without a value: the stream of "
+                                  "`make run`)")
+    send.add_argument("--format", choices=FORMATS, help="the input's format (default: from its suffix; stdin: jsonl)")
+    send.add_argument("--model", metavar="NAME",
+                      help="the model to score with, named in every envelope (default: none named, so the "
+                           "service's default model)")
+    send.add_argument("--document", metavar="MODEL.pfa",
+                      help="CSV: the model document whose input type converts the cells (default: the --model, "
+                           "else the default model, fetched from S3)")
+    send.add_argument("--bucket", help="the S3 bucket to fetch that model from (default: MODEL_BUCKET, or the "
+                                       "local S3's)")
+    send.add_argument("--records-per-message", type=_positive_int, default=1, metavar="N",
+                      help=f"records in one envelope (default 1; at most {stream_commands.MAX_RECORDS_PER_MESSAGE})")
+    send.add_argument("--id-column", metavar="COL",
+                      help="take each envelope's id from this CSV column or JSON field, which is then not sent "
+                           "(only with one record a message)")
+    send.add_argument("--drop", action="append", default=[], metavar="COL",
+                      help="a CSV column (JSON field) not to send, such as a label; repeatable. Columns a model "
+                           "with named inputs does not take are left out anyway, with a warning")
+    send.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
+    send.set_defaults(run=stream_commands.run_send)
+
+    results = commands.add_parser("results", help="drain the results queue into a JSON-lines file",
+                                  description="Receive the results queue's messages (10 at a time) and append "
+                                              "each body, as received, to a JSON-lines file, deleting a message "
+                                              "only once its line is written and flushed. Stops once --expect "
+                                              "distinct results are written, or when nothing has arrived for "
+                                              "--idle-seconds. A result is identified by its source's message_id "
+                                              "(or sequence_number) and its index.", epilog=_STREAMS_HELP)
+    results.add_argument("-o", "--output", required=True, metavar="OUT.jsonl",
+                         help="the file to append the results to (created if missing), or - for stdout")
+    results.add_argument("--queue", nargs="?", const=FROM_LOCAL_FILE, metavar="URL_OR_NAME",
+                         help="the SQS queue to drain (default: the results queue of `make run`)")
+    results.add_argument("--expect", type=_positive_int, metavar="N",
+                         help="stop once N distinct results are written (exit status 1 if fewer arrive)")
+    results.add_argument("--idle-seconds", type=_seconds, default=10.0, metavar="S",
+                         help="stop after S seconds with nothing received (default 10)")
+    results.add_argument("--dedupe", action="store_true",
+                         help="delete a result already written (same source message and index) without writing it "
+                              "again; the summary counts them")
+    results.add_argument("--progress", action="store_true",
+                         help="show a progress bar even when stderr is not a terminal")
+    results.set_defaults(run=stream_commands.run_results)
     return parser
 
 
@@ -148,6 +218,16 @@ def _positive_int(text: str) -> int:
         value = 0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds from 0 to 3600, got {text!r}")
     return value
 
 

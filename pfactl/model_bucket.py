@@ -1,4 +1,4 @@
-"""Named models in a versioned S3 bucket: upload, list, versions, rollback, delete.
+"""Named models in a versioned S3 bucket: upload, read, list, versions, rollback, delete.
 
 A model ``NAME`` lives at ``<prefix><NAME>.pfa`` (:func:`chalicelib.model_names.model_key`), stored as JSON.
 History is S3's: every upload is a new version, a rollback copies an older version on top (server side,
@@ -115,6 +115,17 @@ class ModelBucket:
         if not versions and not markers:
             raise PfactlError(f"no model named {name!r} in s3://{self.bucket}/{self.prefix}")
         return newest_first([*versions, *markers])
+
+    def read_latest(self, key: str) -> bytes:
+        """The latest version of the document at ``key`` (a named model's :meth:`key`, or the default model's)."""
+        with self._errors(f"read {key} from"):
+            try:
+                response = self._s3.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as error:
+                if str(error.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404"):
+                    raise PfactlError(f"no model document at s3://{self.bucket}/{key} ({self.endpoint})") from None
+                raise
+            return bytes(response["Body"].read())
 
     def fetch(self, name: str, version_id: str) -> bytes:
         with self._errors(f"read version {version_id} of {name} from"):

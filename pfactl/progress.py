@@ -1,4 +1,5 @@
-"""pfactl's progress bar: tqdm on stderr, measuring the input in bytes read, with the rows and errors so far.
+"""pfactl's progress bar: tqdm on stderr, measuring the input in bytes read (or any other unit), with two
+counts so far (rows and errors, unless told otherwise).
 
 On a terminal it appears once a run has taken half a second (short files never show it) and is erased at
 the end; when forced (``--progress``) it is drawn from the start and its last state stays. It writes only
@@ -18,23 +19,27 @@ UNSIZED = (80, 24)  # columns, lines for a terminal that reports no size, where 
 
 
 class Progress:
-    """A bar for one scoring run over ``total_bytes`` of input (None: unknown, such as a pipe).
+    """A bar for one run over ``total_bytes`` of input (None: unknown, such as a pipe).
 
     ``enabled``: show it, after :data:`DELAY_SECONDS` (stderr is a terminal); ``forced``: show it from the
-    start and keep its final state. Neither: it writes nothing.
+    start and keep its final state. Neither: it writes nothing. ``unit`` other than bytes counts things
+    (``total_bytes`` is then how many are expected); ``labels`` name the two counts shown beside the bar.
     """
 
-    def __init__(self, stream: TextIO, total_bytes: Optional[int], *, enabled: bool, forced: bool = False) -> None:
+    def __init__(self, stream: TextIO, total_bytes: Optional[int], *, enabled: bool, forced: bool = False,
+                 unit: str = "B", labels: Tuple[str, str] = ("rows", "errors")) -> None:
         self._stream = stream
+        self._labels = labels
         columns, lines = _fixed_size(stream)
         self._bar = tqdm(total=total_bytes or None, file=stream, disable=not (enabled or forced),
                          delay=0 if forced else DELAY_SECONDS, leave=forced, mininterval=INTERVAL_SECONDS,
-                         unit="B", unit_scale=True, ncols=columns, nrows=lines, dynamic_ncols=columns is None)
+                         unit=unit, unit_scale=unit == "B", ncols=columns, nrows=lines,
+                         dynamic_ncols=columns is None)
 
     def update(self, done_bytes: int, rows: int, errors: int) -> None:
         if self._bar.disable:
             return
-        self._bar.set_postfix_str(_counts(rows, errors), refresh=False)
+        self._bar.set_postfix_str(self._counts(rows, errors), refresh=False)
         self._bar.update(done_bytes - self._bar.n)
 
     def write(self, line: str) -> None:
@@ -44,9 +49,12 @@ class Progress:
     def finish(self, done_bytes: int, rows: int, errors: int) -> None:
         """Draw the final state (forced) or erase the bar (terminal), so the summary starts a clean line."""
         if not self._bar.disable:
-            self._bar.set_postfix_str(_counts(rows, errors), refresh=False)
+            self._bar.set_postfix_str(self._counts(rows, errors), refresh=False)
             self._bar.update(done_bytes - self._bar.n)
         self._bar.close()
+
+    def _counts(self, rows: int, errors: int) -> str:
+        return f"{rows:,} {self._labels[0]}, {errors:,} {self._labels[1]}"
 
 
 def _fixed_size(stream: TextIO) -> Tuple[Optional[int], Optional[int]]:
@@ -58,7 +66,3 @@ def _fixed_size(stream: TextIO) -> Tuple[Optional[int], Optional[int]]:
     except (OSError, ValueError):  # not a terminal, or no file descriptor at all
         unsized = False
     return UNSIZED if unsized else (None, None)
-
-
-def _counts(rows: int, errors: int) -> str:
-    return f"{rows:,} rows, {errors:,} errors"

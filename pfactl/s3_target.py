@@ -1,4 +1,5 @@
-"""Where pfactl talks to S3: the bucket, the models prefix, and the boto3 client (built here and nowhere else).
+"""Where pfactl talks to S3: the bucket, the models prefix, and the boto3 client (built here and nowhere else);
+and which key holds the default model (:func:`default_model_key`).
 
 Resolution, from the most explicit to the least:
 
@@ -162,13 +163,35 @@ def resolve_target(bucket_option: Optional[str], env: Mapping[str, str], cwd: Pa
 
 def find_local_s3_file(cwd: Path) -> Optional[Path]:
     """``.local/s3.json`` in ``cwd`` or a parent; the search stops at the project root (or a git root)."""
+    return find_local_file(cwd, LOCAL_S3_FILE)
+
+
+def find_local_file(cwd: Path, relative: Path) -> Optional[Path]:
+    """``relative`` (a file `make run` writes under ``.local/``) in ``cwd`` or a parent, up to the project root
+    (or a git root)."""
     for folder in (cwd, *cwd.parents):
-        candidate = folder / LOCAL_S3_FILE
+        candidate = folder / relative
         if candidate.is_file():
             return candidate
         if (folder / CHALICE_CONFIG).is_file() or (folder / ".git").exists():
             return None
     return None
+
+
+def default_model_key(env: Mapping[str, str], cwd: Path) -> Optional[str]:
+    """The default model's key: ``MODEL_KEY``, else the top-level MODEL_KEY in the .chalice/config.json of
+    the project ``cwd`` is in; None when neither names one."""
+    key = env.get(settings.MODEL_KEY, "").strip()
+    if key:
+        return key
+    project = next((folder for folder in (cwd, *cwd.parents) if (folder / CHALICE_CONFIG).is_file()), None)
+    if project is None:
+        return None
+    try:
+        key = json.loads((project / CHALICE_CONFIG).read_text())["environment_variables"][settings.MODEL_KEY]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return key if isinstance(key, str) and key else None
 
 
 def dev_stage_bucket(project_dir: Path) -> Optional[str]:

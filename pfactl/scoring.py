@@ -69,7 +69,7 @@ def score_stream(served: ServedModel, source: IO[bytes], fmt: str, output: TextI
     to ``stderr``. A source with no rows at all (nothing but blank lines) is refused with PfactlError."""
     info = os.fstat(source.fileno())
     total = info.st_size if stat.S_ISREG(info.st_mode) else None
-    lines = _Lines(source)
+    lines = InputLines(source)
     bar = Progress(stderr, total, enabled=progress, forced=force_progress)
 
     def warn(message: str) -> None:
@@ -112,7 +112,7 @@ def _json_line(result: Dict[str, Any]) -> str:
     return text + "\n"
 
 
-class _Lines:
+class InputLines:
     """The lines of a binary stream, counting bytes read and noting lines that are not UTF-8."""
 
     def __init__(self, stream: IO[bytes]) -> None:
@@ -138,7 +138,7 @@ class _Lines:
         return bad
 
 
-def _jsonl_records(lines: _Lines, name: str) -> Iterator[Any]:
+def _jsonl_records(lines: InputLines, name: str) -> Iterator[Any]:
     rows = 0
     for line in lines.raw():
         if not line.strip():
@@ -152,7 +152,7 @@ def _jsonl_records(lines: _Lines, name: str) -> Iterator[Any]:
         raise empty(name, DATA["jsonl"])
 
 
-def _renamed_features(metadata: Dict[str, str]) -> Dict[str, str]:
+def renamed_features(metadata: Dict[str, str]) -> Dict[str, str]:
     """pfactl's exporter records original feature name -> field name in ``metadata.renamed_features``."""
     try:
         renames = json.loads(metadata.get(RENAMED_FEATURES) or "{}")
@@ -163,7 +163,7 @@ def _renamed_features(metadata: Dict[str, str]) -> Dict[str, str]:
     return {str(column): field for column, field in renames.items() if isinstance(field, str)}
 
 
-def _csv_records(lines: _Lines, served: ServedModel, warn: Callable[[str], None], name: str) -> Iterator[Any]:
+def _csv_records(lines: InputLines, served: ServedModel, warn: Callable[[str], None], name: str) -> Iterator[Any]:
     reader = csv.reader(lines.text())
     try:
         header = next((row for row in reader if row), None)
@@ -174,7 +174,7 @@ def _csv_records(lines: _Lines, served: ServedModel, warn: Callable[[str], None]
     if lines.take_bad_utf8():
         raise PfactlError(f"the CSV header of {name} is not UTF-8 text; expected {DATA['csv']}")
     converter = row_converter(header, served.model.input_schema, served.input_keys, warn,
-                              _renamed_features(served.model.metadata))
+                              renamed_features(served.model.metadata))
     while True:
         try:
             cells = next(reader)
