@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import json
 import os
 import shlex
 import signal
@@ -26,6 +25,7 @@ from types import FrameType
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from devtools.chalice_stage import API_HANDLER, function_settings, stage_environment
 from devtools.local_s3 import CONFLICTING_CLIENT_ENV, LocalS3, LocalS3Error, create_bucket
 from devtools.local_state import state_dir
 from pfactl.s3_target import LOCAL_S3_FILE, LocalS3File, remove_local_s3_file
@@ -37,17 +37,14 @@ LOCAL_REFRESH_SECONDS = "2"
 
 
 def dev_model_location(project_dir: Path = PROJECT_DIR) -> tuple[str, str]:
-    """(MODEL_BUCKET of the dev stage, top-level MODEL_KEY) from .chalice/config.json."""
-    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
-    bucket = config["stages"]["dev"]["environment_variables"]["MODEL_BUCKET"]
-    key = config["environment_variables"]["MODEL_KEY"]
-    return bucket, key
+    """(MODEL_BUCKET, MODEL_KEY) of the dev stage's environment in .chalice/config.json."""
+    env = stage_environment("dev", project_dir)
+    return env["MODEL_BUCKET"], env["MODEL_KEY"]
 
 
 def dev_memory_size(project_dir: Path = PROJECT_DIR) -> int:
-    """lambda_memory_size of the dev stage (MB), from .chalice/config.json."""
-    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
-    return int(config["stages"]["dev"].get("lambda_memory_size", config["lambda_memory_size"]))
+    """lambda_memory_size of the dev stage's API function (MB), from .chalice/config.json."""
+    return function_settings("dev", API_HANDLER, project_dir).memory_mb
 
 
 def default_data_dir(project_dir: Path = PROJECT_DIR) -> Path:

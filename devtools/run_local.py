@@ -1,11 +1,18 @@
-"""`make run`: serve the example Sonar model at http://127.0.0.1:8000 against a local S3.
+"""`make run`: serve the example Sonar model at http://127.0.0.1:8000 against a local S3, and score from a local
+SQS queue and Kinesis stream.
 
 Contract: starts the dev S3 of devtools/dev_s3.py (data in the project's state folder outside the project,
 the dev stage's bucket, the Sonar model at MODEL_KEY unless the same content is already there, and
 <project>/.local/s3.json for pfactl while it runs), runs `chalice local --stage dev --no-autoreload` pointed at
-it, prints a curl line that scores Sonar row 1, and waits. chalice's output goes to the terminal and to
-<state folder>/run/service.log (its path is printed). Ctrl-C or SIGTERM stops everything it started. Exit
-code 1 with a one-line message if the port is taken or something fails to start.
+it, prints a curl line that scores Sonar row 1, and waits. It also starts a local SQS/Kinesis (moto, on
+127.0.0.1; its log is <state folder>/run/aws.log), creates the dev stage's records queue (with its dead-letter
+queue), results queue and records stream there (devtools/local_streams.py), names them in
+<project>/.local/streams.json while it runs, and runs devtools/deliver_events.py, which calls the app's
+`score_queue` and `score_stream` as Lambda's event source mappings would; it then prints two lines that send
+Sonar row 1 to the queue and read its result (with the AWS CLI if it is on the PATH, else with this Python).
+chalice's and the delivery's output go to the terminal and to <state folder>/run/service.log (its path is
+printed). Ctrl-C or SIGTERM stops everything it started. Exit code 1 with a one-line message if the port is
+taken or something fails to start.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import csv
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,17 +32,29 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from botocore.exceptions import ClientError
 
+from devtools.chalice_stage import function_settings, stage_environment
+from devtools.dev_s3 import DevS3, dev_s3, raise_on_stop_signals
 from devtools.dev_s3 import dev_model_location as dev_model_location  # tests and tools import it from here
-from devtools.dev_s3 import dev_s3, raise_on_stop_signals
 from devtools.dev_s3 import publish_local_s3 as publish_local_s3
 from devtools.dev_s3 import withdraw_local_s3 as withdraw_local_s3
+from devtools.local_aws import LocalAws, LocalAwsError
 from devtools.local_s3 import CONFLICTING_CLIENT_ENV, HOST, LocalS3Error, port_is_free
 from devtools.local_state import state_dir
+from devtools.local_streams import (
+    LOCAL_STREAMS_FILE,
+    LocalStreamsError,
+    StageStreams,
+    StreamNames,
+    create_stage_streams,
+    publish_local_streams,
+    withdraw_local_streams,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SONAR_CSV = Path("tests") / "data" / "sonar.csv"
@@ -127,14 +147,53 @@ class LogTee:
         self._thread.join(timeout)
 
 
+def deliver_events_command(stage: str = "dev") -> list[str]:
+    """The process that delivers the stage's queue and stream to the app's handlers (devtools/deliver_events.py)."""
+    return [sys.executable, "-m", "devtools.deliver_events", "--stage", stage]
+
+
+def sqs_lines(streams: StageStreams, record: dict[str, float], aws_cli: bool | None = None) -> tuple[str, str]:
+    """Two copy-pasteable commands: send `record` to the records queue, and print one result from the results
+    queue (waiting up to 20 s for it). With the AWS CLI when it is on the PATH (or `aws_cli`), else this Python."""
+    body = json.dumps(record, separators=(",", ":"))
+    if aws_cli if aws_cli is not None else shutil.which("aws") is not None:
+        # Any credentials do for the local server, but the CLI wants some; the region names the queue's.
+        aws = (f"AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={streams.region} "
+               f"aws --endpoint-url {streams.endpoint_url} sqs")
+        return (f"{aws} send-message --queue-url {streams.records_queue.url} --message-body {shlex.quote(body)}",
+                f"{aws} receive-message --queue-url {streams.results_queue.url} --wait-time-seconds 20 "
+                f"--query 'Messages[0].Body' --output text")
+    client = (f'boto3.client("sqs", endpoint_url="{streams.endpoint_url}", region_name="{streams.region}", '
+              f'aws_access_key_id="local", aws_secret_access_key="local")')
+    python = shlex.quote(sys.executable)
+    send = f'import boto3, sys; {client}.send_message(QueueUrl="{streams.records_queue.url}", MessageBody=sys.argv[1])'
+    read = (f'import boto3; m = {client}.receive_message(QueueUrl="{streams.results_queue.url}", '
+            f'WaitTimeSeconds=20).get("Messages"); print(m[0]["Body"] if m else "no result yet")')
+    return f"{python} -c {shlex.quote(send)} {shlex.quote(body)}", f"{python} -c {shlex.quote(read)}"
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """What `make run` started: `chalice local`, the dev S3, and (with streams) the queues, stream and delivery."""
+
+    chalice: subprocess.Popen[bytes]
+    s3: DevS3
+    streams: StageStreams | None = None
+    delivery: subprocess.Popen[bytes] | None = None
+
+
 @contextlib.contextmanager
-def local_service(port: int, s3_port: int | None = None, *, data_dir: Path | None = None, publish: bool = True,
-                  output: IO[bytes] | None = None, log_path: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Start what `make run` serves and yield the running `chalice local` once it answers on `port`.
+def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = None, publish: bool = True,
+              output: IO[bytes] | None = None, log_path: Path | None = None, streams: bool = True,
+              aws_log_path: Path | None = None) -> Iterator[LocalRun]:
+    """Start what `make run` serves and yield it once `chalice local` answers on `port`.
 
     S3 data lives in `data_dir` (default: the dev S3's, outside the project); `publish` writes .local/s3.json
-    for pfactl. chalice's output goes to `output`, or to `log_path` and this process's stdout, or by default
-    to this process's stdout and stderr. On exit everything started here is stopped.
+    for pfactl (and, with `streams`, .local/streams.json). chalice's output, and the delivery's, go to
+    `output`, or to `log_path` and this process's stdout, or by default to this process's stdout and stderr.
+    `streams` also starts the local SQS/Kinesis (its log at `aws_log_path`, default aws.log beside `log_path`,
+    else in the state folder), the dev stage's queues and stream, and the delivery process. On exit
+    everything started here is stopped.
     """
     if not port_is_free(port):
         raise RuntimeError(f"port {port} on {HOST} is already in use; stop whatever uses it or pass --port")
@@ -147,34 +206,94 @@ def local_service(port: int, s3_port: int | None = None, *, data_dir: Path | Non
         for name in ("MODEL_REFRESH_SECONDS", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"):
             env.setdefault(name, s3.client_environment()[name])
         stdout: IO[bytes] | int | None = output
+        log: IO[bytes] | None = None
         if log_path is not None and output is None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log = cleanup.enter_context(open(log_path, "ab"))
             stdout = subprocess.PIPE
             env["PYTHONUNBUFFERED"] = "1"  # each log line reaches the file and the terminal when written
-        chalice = subprocess.Popen(chalice_command(port), cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
-                                   start_new_session=True)
-        tee = LogTee(chalice.stdout, log) if chalice.stdout is not None else None
+        stage_streams = None
+        if streams:
+            stage_streams = _start_streams(s3, cleanup, publish,
+                                           aws_log_path or (log_path or default_log_path()).with_name("aws.log"), env)
+        processes: list[tuple[subprocess.Popen[bytes], LogTee | None]] = []
         try:
+            for command in [chalice_command(port)] + ([deliver_events_command()] if streams else []):
+                process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
+                                           stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
+                                           start_new_session=True)
+                processes.append((process, LogTee(process.stdout, log) if process.stdout and log else None))
+            chalice = processes[0][0]
+            delivery = processes[1][0] if streams else None
             wait_until_serving(chalice, port, timeout=60)
-            yield chalice
+            if delivery is not None and delivery.poll() is not None:
+                raise RuntimeError(f"deliver_events exited with code {delivery.returncode} (see its output above)")
+            yield LocalRun(chalice=chalice, s3=s3, streams=stage_streams, delivery=delivery)
         finally:
-            stop_process_group(chalice)
-            if tee is not None:
-                tee.join()
+            for process, _ in processes:
+                stop_process_group(process)
+            for _, tee in processes:
+                if tee is not None:
+                    tee.join()
+
+
+def _start_streams(s3: DevS3, cleanup: contextlib.ExitStack, publish: bool, aws_log: Path,
+                   env: dict[str, str]) -> StageStreams:
+    """Start the local SQS/Kinesis, create the dev stage's queues and stream, and add its endpoints to `env`."""
+    aws = LocalAws(log_path=aws_log, region=s3.server.region, access_key=s3.server.access_key,
+                   secret_key=s3.server.secret_key)
+    aws.start()
+    cleanup.callback(aws.stop)
+    # The shortest visibility timeout AWS accepts for a mapping is the function's timeout.
+    visibility = function_settings("dev", "score_queue", PROJECT_DIR).timeout_seconds
+    resources = create_stage_streams(aws, StreamNames.from_environment(stage_environment("dev", PROJECT_DIR)),
+                                     visibility_timeout=visibility)
+    if publish:
+        path = PROJECT_DIR / LOCAL_STREAMS_FILE
+        publish_local_streams(resources, path)
+        cleanup.callback(withdraw_local_streams, path)
+    env.update(aws.client_environment())
+    print(f"local SQS and Kinesis at {aws.endpoint_url} (its log: {aws_log}): queues {resources.records_queue.name} "
+          f"(dead letters to {resources.dead_letter_queue.name}) and {resources.results_queue.name}, stream "
+          f"{resources.stream.name}" + (f", named in {LOCAL_STREAMS_FILE}" if publish else ""), flush=True)
+    return resources
+
+
+@contextlib.contextmanager
+def local_service(port: int, s3_port: int | None = None, *, data_dir: Path | None = None, publish: bool = True,
+                  output: IO[bytes] | None = None, log_path: Path | None = None,
+                  streams: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """Start what `make run` serves (without the queues and stream unless `streams`) and yield the running
+    `chalice local` once it answers on `port`; see local_run."""
+    with local_run(port, s3_port, data_dir=data_dir, publish=publish, output=output, log_path=log_path,
+                   streams=streams) as run:
+        yield run.chalice
+
+
+def _wait_for_exit(run: LocalRun) -> int:
+    """Wait until chalice or the delivery exits; say which, and return its exit code (as a shell reports it)."""
+    processes = [("chalice local", run.chalice)] + ([("deliver_events", run.delivery)] if run.delivery else [])
+    while True:
+        for name, process in processes:
+            code = process.poll()
+            if code is not None:
+                print(f"run_local: {name} exited with code {code}", file=sys.stderr)
+                return code if code >= 0 else 128 - code
+        time.sleep(0.5)
 
 
 def serve(port: int, s3_port: int | None) -> int:
-    """Run everything until chalice exits (its exit code) or a stop signal arrives (0)."""
+    """Run everything until chalice or the delivery exits (its exit code) or a stop signal arrives (0)."""
     log_path = default_log_path()
     print(f"the service's log: {log_path}", flush=True)
-    with local_service(port, s3_port, log_path=log_path) as chalice:
+    with local_run(port, s3_port, log_path=log_path) as run:
         # chalice local has printed "Serving on ..." itself.
         print(f"\nReady (Ctrl-C stops). Try:\n\n{curl_line(port, sonar_row())}\n", flush=True)
-        code = chalice.wait()
-        print(f"run_local: chalice local exited with code {code}", file=sys.stderr)
-        return code if code >= 0 else 128 - code
+        if run.streams is not None:
+            send, read = sqs_lines(run.streams, sonar_row())
+            print(f"Send the same record to the records queue, then read its result from the results queue:\n\n"
+                  f"{send}\n{read}\n", flush=True)
+        return _wait_for_exit(run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     except _Stop:
         print("stopped", file=sys.stderr)
         return 0
-    except (RuntimeError, LocalS3Error, OSError, ClientError) as error:
+    except (RuntimeError, LocalS3Error, LocalAwsError, LocalStreamsError, OSError, ClientError) as error:
         print(f"run_local: {error}", file=sys.stderr)
         return 1
 

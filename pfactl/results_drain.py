@@ -1,8 +1,9 @@
 """Draining the results queue into JSON lines: one result message's body a line, as received, each message
 deleted from the queue only after its line has been written and flushed.
 
-A result is identified by ``(source.message_id or source.sequence_number, index)`` (the service delivers at
-least once, so the same result can arrive twice); a body without such a source is always new. The drain
+A result is identified by ``(source.message_id, index)``, or for a stream ``(source.shard and
+source.sequence_number, index)`` (the service delivers at least once, so the same result can arrive twice); a
+body without such a source is always new. The drain
 stops once ``expect`` distinct results are written (what else it received goes back to the queue at once),
 or when nothing has arrived for ``idle_seconds``. With ``dedupe``, a result already written is deleted
 without being written again. A message that is not JSON is neither written nor deleted (it comes back
@@ -38,11 +39,14 @@ class DrainCounts:
 
 
 def result_key(result: Any) -> Optional[Tuple[str, Hashable]]:
-    """``(source message id or sequence number, index)``; None when the body does not say."""
+    """``(source message id, index)``, or ``("<shard>:<sequence number>", index)``; None when the body does not say."""
     if not isinstance(result, dict) or not isinstance(result.get("source"), dict):
         return None
     source = result["source"]
-    identifier = source.get("message_id") or source.get("sequence_number")
+    identifier = source.get("message_id")
+    if identifier is None and isinstance(source.get("sequence_number"), str):
+        # A sequence number is unique within its shard only.
+        identifier = f"{source.get('shard')}:{source['sequence_number']}"
     index = result.get("index")
     if not isinstance(identifier, str) or not (index is None or isinstance(index, int)):
         return None
