@@ -184,3 +184,141 @@ def test_a_thousand_records_through_the_stream_get_what_predict_answers(aws, sta
     assert (counters.records_delivered, counters.failures_reported, counters.whole_batch_failures,
             counters.redeliveries) == (RECORDS, 0, 0, 0)
     check(drain.finish(), origin, records, answers, {"type": "kinesis", "stream": stage.stream.name})
+
+
+# ----- S3 stops in the middle of an ingest ---------------------------------------------------------------------
+
+OUTAGE_RECORDS = 200
+# Messages that cannot be read: answered at once, S3 or not, and never retried.
+POISON = ["not json", json.dumps({"record": {}, "extra": 1}), json.dumps({"model": "../etc", "record": {}})]
+
+
+@pytest.fixture
+def outage_stage(aws, s3, s3_client, model_bucket, client, monkeypatch):
+    """As `stage`, with a second copy of the Sonar model that no container has loaded yet, redeliveries after 5 s
+    and loads retried within 0.4 s."""
+    tag = uuid.uuid4().hex[:12]
+    names = StreamNames(records_queue=f"records-{tag}", results_queue=f"results-{tag}", stream=f"records-{tag}")
+    # Redelivered after 5 s: the dead-letter queue (after 5 receives) is 25 s away, longer than S3 takes to restart.
+    resources = create_stage_streams(aws, names, visibility_timeout=5)
+    late = f"sonar_late_{tag}"
+    s3_client.upload_file(str(app_module_project() / "models" / "sonar_naive_bayes.pfa"), model_bucket,
+                          f"models/{late}.pfa")
+    env = {**stage_environment("dev"), "MODEL_BUCKET": model_bucket, "RESULTS_QUEUE": names.results_queue,
+           "RECORDS_QUEUE": names.records_queue, "RECORDS_STREAM": names.stream, "BATCH_ITEM_FAILURES": "reported",
+           "LOAD_RETRY_MIN_SECONDS": "0.2", "LOAD_RETRY_MAX_SECONDS": "0.4"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app_module.runtime.configure(lambda: build_runtime(os.environ))
+    app_module.runtime.get().service.warm()  # the default model is loaded; the late one is not
+    try:
+        yield resources, late
+    finally:
+        if not s3.running:
+            s3.restart()
+        app_module.runtime.configure(lambda: build_runtime(os.environ))
+
+
+def app_module_project():
+    from pathlib import Path
+    return Path(app_module.__file__).resolve().parent
+
+
+def outage_messages(records, late):
+    """Record n, with id n: the default model for the first half; in the second half, the model no container has
+    loaded for odd n."""
+    return [json.dumps({"id": number, "record": record} if number % 2 == 0 or number < len(records) // 2 else
+                       {"id": number, "model": late, "record": record}) for number, record in enumerate(records)]
+
+
+def ingest_through_an_outage(s3, delivery, send, drain, messages, *, held):
+    """Send the first half with S3 up, stop S3, send the rest; bring S3 back once a delivery has failed.
+
+    A queue (`held` false) answers everything it can meanwhile: the poison messages at least, which need no
+    model. A shard (`held`) resumes from its first failed record: nothing after it is answered until S3 is back.
+    """
+    half = len(messages) // 2
+    with delivery:
+        send(messages[:half])
+        drain.keep_up(half, backlog=0)
+        s3.kill()
+        try:
+            send(messages[half:] + POISON)
+            deadline = time.monotonic() + 60
+            while delivery.counters.failures_reported == 0:
+                assert time.monotonic() < deadline, "no delivery failed while S3 was down"
+                time.sleep(0.05)
+            if held:
+                time.sleep(1)
+                # Record `half` (the default model) comes before the first record of the model not loaded.
+                assert len(drain.results) <= half + 1
+            else:
+                drain.keep_up(len(messages) + len(POISON), backlog=len(messages) - half)
+        finally:
+            s3.restart()
+        drain.keep_up(len(messages) + len(POISON), backlog=0)
+        assert delivery.wait_until_idle(WAIT)
+    return drain.finish()
+
+
+def check_outage(results, records, answers, late):
+    poison = [result for result in results if result["index"] is None]
+    assert len(poison) == len(POISON) and all(result["model"] is None and "error" in result for result in poison)
+    scored = [result for result in results if result["index"] is not None]
+    ids = [result["id"] for result in scored]
+    assert sorted(ids) == list(range(len(records))), "each record answered exactly once"
+    for result in scored:
+        expected = answers[result["id"]]
+        name = late if result["id"] % 2 and result["id"] >= len(records) // 2 else "sonar_naive_bayes"
+        assert result["model"]["name"] == name
+        if "prediction" in expected:
+            assert result["prediction"] == expected["prediction"] and "error" not in result
+        else:
+            assert result["error"] == expected["error"] and "prediction" not in result
+    assert sum("error" in result for result in scored) == len(records) // INVALID_EVERY
+
+
+def test_s3_stopping_mid_ingest_retries_only_what_could_not_be_scored_through_the_queue(
+        aws, s3, outage_stage, client, project_dir):
+    resources, late = outage_stage
+    records = sonar_records(project_dir)[:OUTAGE_RECORDS]
+    answers = predict_answers(client, records)
+    sqs = aws.client("sqs")
+    drain = Drain(aws.client("sqs"), resources.results_queue.url)
+    delivery = delivery_for(app_module.app, app_module.score_queue, aws.client, source=resources.records_queue.url)
+
+    def send(bodies):
+        for start in range(0, len(bodies), 10):
+            entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies[start:start + 10])]
+            assert not sqs.send_message_batch(QueueUrl=resources.records_queue.url, Entries=entries).get("Failed")
+
+    results = ingest_through_an_outage(s3, delivery, send, drain, outage_messages(records, late), held=False)
+    check_outage(results, records, answers, late)
+    counters = delivery.counters
+    # Only the late model's messages sent during the outage failed; nothing went to the dead-letter queue.
+    assert 0 < counters.failures_reported <= OUTAGE_RECORDS // 4 and counters.whole_batch_failures == 0
+    dead = sqs.get_queue_attributes(QueueUrl=resources.dead_letter_queue.url,
+                                    AttributeNames=["ApproximateNumberOfMessages"])
+    assert dead["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_s3_stopping_mid_ingest_holds_the_shard_until_s3_is_back_then_resumes(
+        aws, s3, outage_stage, client, project_dir):
+    resources, late = outage_stage
+    records = sonar_records(project_dir)[:OUTAGE_RECORDS]
+    answers = predict_answers(client, records)
+    kinesis = aws.client("kinesis")
+    drain = Drain(aws.client("sqs"), resources.results_queue.url)
+    delivery = delivery_for(app_module.app, app_module.score_stream, aws.client, source=resources.stream.name,
+                            idle_poll_seconds=0.1, retry_backoff_seconds=0.2)
+
+    def send(bodies):
+        for start in range(0, len(bodies), 100):
+            chunk = bodies[start:start + 100]
+            sent = kinesis.put_records(StreamName=resources.stream.name, Records=[
+                {"Data": body.encode(), "PartitionKey": str(start + n)} for n, body in enumerate(chunk)])
+            assert sent["FailedRecordCount"] == 0
+
+    results = ingest_through_an_outage(s3, delivery, send, drain, outage_messages(records, late), held=True)
+    check_outage(results, records, answers, late)
+    assert delivery.counters.failures_reported > 0 and delivery.counters.whole_batch_failures == 0
