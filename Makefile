@@ -50,6 +50,13 @@ loadtest: venv
 bench: venv
 	$(PY) -m benchmarks.bench
 
+# The published ingest replayed end to end on the local run (a few minutes): 50,000 Sonar records through the
+# Kinesis stream and score_stream, every result read back: .local/bench/ingest.md and ingest.json.
+# make bench-ingest INGEST_ARGS="--records 5000" for a shorter one.
+.PHONY: bench-ingest
+bench-ingest: venv
+	$(PY) -m benchmarks.ingest $(INGEST_ARGS)
+
 # The reference run kept under version control, to commit on its own: benchmarks/reference/ (results and cost).
 # Refused when tracked files differ from the commit it would measure.
 .PHONY: bench-reference

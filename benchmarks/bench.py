@@ -9,8 +9,9 @@
 The bench starts its own real local S3 (devtools.local_s3), uploads the example models to a bucket, points
 the app at it (one runtime built with PFA_ENGINE=titus, one with PFA_ENGINE=compiled) and measures in this
 process: each stage of a request, the whole Lambda invocation through the Chalice app on each engine, a
-plain-Python floor for the Sonar model, and batch throughput, all in the same interleaved rounds; then a random
-forest exported by pfactl on both engines, and what the engine choice costs at load. A run writes outside
+plain-Python floor for the Sonar model, and batch throughput, all in the same interleaved rounds; then the queue and
+stream handlers (score_queue, score_stream) against a local SQS (devtools.local_aws), a random forest exported by
+pfactl on both engines, and what the engine choice costs at load. A run writes outside
 version control (``.local/``, ignored by git), so it never dirties the tree; only ``--reference`` writes the
 tracked copy. The cold start is measured in fresh child processes (default PFA_ENGINE, and PFA_ENGINE=titus).
 Machines are noisy, so every figure comes with a ratio to a baseline measured in the same run (raw
@@ -49,11 +50,12 @@ from benchmarks.loads import bench_loads  # noqa: E402
 from benchmarks.report import TARGETS, headline_summary, print_summary, write_results  # noqa: E402
 from benchmarks.results_paths import COST_MD, LATEST_DIR, REFERENCE_DIR, shown  # noqa: E402
 from benchmarks.stages import STUBBED_SUFFIX, bench_model  # noqa: E402
+from benchmarks.streams import bench_streams  # noqa: E402
 from chalicelib.served_model import compile_served  # noqa: E402
 from chalicelib.wiring import build_runtime  # noqa: E402
 from devtools.local_s3 import LocalS3, create_bucket  # noqa: E402
 
-SCHEMA = 3
+SCHEMA = 4  # 4: the queue and stream handlers ("streams")
 
 
 @contextlib.contextmanager
@@ -80,7 +82,9 @@ def run(plan: Plan, quick: bool = False) -> Dict[str, Any]:
                                         "compiled_batch_samples": {str(k): v for k, v in
                                                                    plan.compiled_batch_samples.items()},
                                         "forest_trees": plan.forest_trees, "forest_rounds": plan.forest_rounds,
-                                        "load_runs": plan.load_runs, "cold_runs": plan.cold_runs},
+                                        "load_runs": plan.load_runs, "cold_runs": plan.cold_runs,
+                                        "stream_samples": {str(k): v for k, v in plan.stream_samples.items()},
+                                        "stream_max_samples": plan.stream_max_samples},
                                "targets": dict(TARGETS)}
     examples = load_examples()
     sonar = next(example for example in examples if example.short == "sonar")
@@ -119,6 +123,10 @@ def run(plan: Plan, quick: bool = False) -> Dict[str, Any]:
         results["batch"] = models["sonar"].pop("batch")
         results["batch_compiled"] = models["sonar"].pop("batch_compiled")
         results["models"] = models
+        _progress("queue and stream handlers against a local SQS: batches of " + ", ".join(
+            str(size) for size in sorted(plan.stream_samples)) + (
+            ", and the largest the event source delivers" if plan.stream_max_samples else ""))
+        results["streams"] = bench_streams(client, settings, sonar, models["sonar"], plan, _progress)
         _progress(f"random forest of {plan.forest_trees} trees: titus and compiled on every Sonar row")
         results["forest"] = bench_forest(plan)
         _progress(f"engine choice at load: {plan.load_runs} load(s) per model and setting")

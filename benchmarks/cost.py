@@ -21,8 +21,10 @@ The bench runs on one full core; Lambda gives a function CPU in proportion to it
 by dividing by memory / 1,769 MB (at most 1), then rounded up to Lambda's 1 ms billing step. That projection
 assumes Lambda's vCPU is as fast as the bench machine's core: a first-order estimate, not a quote.
 
-Also reproduces the published comparison (prices.PUBLISHED_*) as a check of the arithmetic, and gives the
-request rate at which Lambda costs as much as the always-on instance.
+Also reproduces the published comparison (prices.PUBLISHED_*) as a check of the arithmetic, gives the request
+rate at which Lambda costs as much as the always-on instance, and prices the published ingest (50,000 records)
+through the app's SQS and Kinesis handlers at each batch size the bench timed them at (results.json's
+``streams``): Lambda duration and requests, and the SQS requests of the results queue and of an SQS input.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ AUTO, COMPILED, TITUS = "auto", "compiled", "titus"
 SINGLE_STAGES = {COMPILED: "handler_compiled", TITUS: "handler"}
 BATCH_BLOCKS = {COMPILED: "batch_compiled", TITUS: "batch"}
 STAGES_SHOWN = {COMPILED: ("*handler (total), compiled*", "`batch_compiled_<n>`"), TITUS: ("*handler*", "`batch_<n>`")}
+# The queue and stream handlers (benchmarks/streams.py): results go out ten to a SendMessageBatch; Lambda's SQS
+# pollers receive up to ten messages a call and delete an invocation's messages, ten to a DeleteMessageBatch.
+SQS_BATCH_ENTRIES = 10
+STREAM_SOURCES = {"sqs": "SQS queue (`score_queue`)", "kinesis": "Kinesis stream (`score_stream`)"}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -256,7 +262,96 @@ def estimate(results: Dict[str, Any], memory_mb: int, clock: str = "cpu", settin
             "engines": engines, "compiled_measured": compiled_measured(results), "schema": results.get("schema"),
             "sonar": sonar, "choice": choice, "batches": batches, "models": models,
             "sensitivity": sensitivity, "init": cold_start_init(results, memory_mb, setting),
+            "ingest": ingest(results, memory_mb, clock, setting), "streams_measured": bool(results.get("streams")),
             "published": published_comparison(), "always_on_monthly": always_on_monthly()}
+
+
+@dataclass(frozen=True)
+class IngestCost:
+    """What ``records`` records cost through one queue or stream handler in batches of ``batch``, in US dollars."""
+
+    source: str
+    batch: int
+    records: int
+    measured_ms: float  # one invocation's work as measured (CPU, or wall minus the waits on the results queue)
+    wait_ms: float  # the time an invocation waited on SendMessageBatch (the local moto's), billed as is
+    duration_ms: float  # projected to the memory's CPU share, plus the waits
+    billed_ms: int
+    invocations: int
+    lambda_duration: Decimal
+    lambda_requests: Decimal
+    results_requests: int
+    results: Decimal
+    input_requests: int
+    input: Decimal
+
+    @property
+    def lambda_total(self) -> Decimal:
+        return self.lambda_duration + self.lambda_requests
+
+    @property
+    def total(self) -> Decimal:
+        return self.lambda_total + self.results + self.input
+
+
+def _calls(records: int, batch: int, per_call: int = SQS_BATCH_ENTRIES) -> int:
+    """SQS calls of up to ``per_call`` entries for ``records`` records sent or deleted in invocations of ``batch``."""
+    full, rest = divmod(records, batch)
+    return full * math.ceil(batch / per_call) + math.ceil(rest / per_call)
+
+
+def _chunks(payload_bytes: int) -> int:
+    """Billed SQS requests for one call carrying ``payload_bytes``: one per 64 KB chunk."""
+    return max(1, math.ceil(payload_bytes / prices.SQS_BILLED_CHUNK_BYTES))
+
+
+def ingest_cost(source: str, row: Dict[str, Any], memory_mb: int, result_bytes: int, message_bytes: int,
+                records: int = prices.PUBLISHED_PREDICTIONS, clock: str = "cpu") -> IngestCost:
+    """``records`` records through ``source``'s handler in invocations of ``row["size"]`` (a row of results.json's
+    ``streams``): Lambda duration and requests, SendMessageBatch of the results, and for an SQS input Lambda's
+    ReceiveMessage (ten a call) and DeleteMessageBatch (ten a call, per invocation).
+
+    The measured work is projected to the memory's CPU share; the waits on the results queue (moto's, here) are
+    not: waiting gets no faster with more CPU."""
+    batch = int(row["size"])
+    wait = float(row["sends_wait_ms"])
+    work = float(row["request_cpu_ms"]) if clock == "cpu" else float(row["request_ms"]) - wait
+    duration = projected_ms(work, memory_mb) + wait
+    billed = billed_ms(duration)
+    invocations = math.ceil(records / batch)
+    results = _calls(records, batch) * _chunks(SQS_BATCH_ENTRIES * result_bytes)
+    reads = 0
+    if source == "sqs":
+        reads = math.ceil(records / SQS_BATCH_ENTRIES) * _chunks(SQS_BATCH_ENTRIES * message_bytes) \
+            + _calls(records, batch)
+    return IngestCost(source=source, batch=batch, records=records, measured_ms=work, wait_ms=wait,
+                      duration_ms=duration, billed_ms=billed, invocations=invocations,
+                      lambda_duration=duration_cost(billed, memory_mb) * invocations,
+                      lambda_requests=prices.LAMBDA_PER_REQUEST * invocations,
+                      results_requests=results, results=prices.SQS_STANDARD_PER_REQUEST * results,
+                      input_requests=reads, input=prices.SQS_STANDARD_PER_REQUEST * reads)
+
+
+def ingest(results: Dict[str, Any], memory_mb: int, clock: str = "cpu", setting: str = AUTO) -> List[Dict[str, Any]]:
+    """The published ingest through each source's handler, per batch size and engine (the service's first), beside
+    the published figure for that batch size; [] when the results have no queue or stream figures."""
+    streams = results.get("streams")
+    if not streams:
+        return []
+    published = published_comparison()["batch_costs"]
+    engines = priced_engines(results, streams["model"], setting)
+    rows = []
+    for source in STREAM_SOURCES:
+        measured_rows = [row for row in streams["rows"] if row["source"] == source and row["engine"] in engines]
+        for row in sorted(measured_rows, key=lambda row: (row["size"], engines.index(row["engine"]))):
+            cost = ingest_cost(source, row, memory_mb, streams["checks"][source][row["engine"]]["result_bytes_max"],
+                               streams["message_bytes_max"], clock=clock)
+            against = published.get(cost.batch) if not row["largest"] else None
+            rows.append({"source": source, "engine": row["engine"], "default": row["engine"] == engines[0],
+                         "largest": row["largest"], "cost": cost, "published": against,
+                         "ratio": cost.total / against if against else None,
+                         "lambda_ratio": cost.lambda_total / against if against else None})
+    return rows
 
 
 def cold_start_init(results: Dict[str, Any], memory_mb: int, setting: str = AUTO) -> List[Dict[str, Any]]:
@@ -302,7 +397,7 @@ def _rate(value: Decimal) -> str:
 
 def measured(ms: float) -> str:
     """A measured duration as both tables print it, so one figure reads the same wherever it appears."""
-    return f"{ms:.3f}"
+    return f"{ms:,.3f}"
 
 
 def engines_note(estimate_: Dict[str, Any], source: str = "results.json") -> str:
@@ -472,8 +567,75 @@ def render(estimate_: Dict[str, Any], results: Dict[str, Any], source: str = "re
             f"like duration on current Lambda pricing: about {' and '.join(costs)} at {memory} MB if init ran at "
             "full speed (more at the memory's CPU share); small unless containers are recycled often.",
         ]
+    lines += render_ingest(estimate_, source)
     lines.append("")
     return "\n".join(lines)
+
+
+def render_ingest(estimate_: Dict[str, Any], source: str = "results.json") -> List[str]:
+    """The published ingest through the queue and stream handlers, beside the published figures."""
+    published = estimate_["published"]
+    records = published["predictions"]
+    lines = ["", f"## An ingest of {records:,} records from a queue or a stream", ""]
+    if not estimate_["streams_measured"]:
+        return lines + [f"`{source}` has no figures of the queue and stream handlers (results schema "
+                        f"{estimate_['schema']}); a fresh `make bench` measures them."]
+    memory, share = estimate_["memory_mb"], estimate_["cpu_share"]
+    measured_text = ("an invocation's CPU time" if estimate_["clock"] == "cpu"
+                     else "an invocation's wall-clock time less those waits")
+    calls = records // SQS_BATCH_ENTRIES
+    wait_cost = duration_cost(10, memory) * calls
+    lines += [
+        f"The published setup: a Lambda function triggered by a Kinesis stream, {records:,} records in batches of "
+        + ", ".join(str(size) for size in published["batch_costs"]) + f", about {published['execution_seconds']} s "
+        "an invocation because the model was loaded on every call: "
+        + " / ".join(money(amount) for amount in published["batch_costs"].values()) + " (Lambda duration only: "
+        "*Lambda only, x published* compares like with like). "
+        "Here the model stays loaded in the container and an invocation is the handler's own work, as the bench "
+        "timed `score_queue` and `score_stream` at each batch size (*Queue and stream scoring* in results.md), "
+        "results-queue sends included, one Sonar record a message.",
+        "",
+        f"Duration: {measured_text}, divided by {share:.3f} ({memory} MB's CPU share), plus the time it waited on "
+        "SendMessageBatch (*waits*, not projected: waiting does not speed up with CPU). Those waits are the local "
+        "moto's, several ms a call; SQS's own latency is not measured here. Each 10 ms of waiting a call adds "
+        f"{dollars(wait_cost)} to the ingest at {calls:,} calls (batches of ten or more), ten times that at "
+        "batch size 1.",
+        "",
+        f"Requests: Lambda's, one per invocation; the results queue's, a SendMessageBatch per ten results "
+        f"({calls:,} calls from batches of ten up); for an SQS input, Lambda's pollers' ReceiveMessage of ten and "
+        "a DeleteMessageBatch per ten messages of each invocation (an invocation of one message deletes it alone). "
+        f"SQS bills each 64 KB of a call's payload as a request, {money(prices.SQS_STANDARD_PER_REQUEST * MILLION)} "
+        f"per million for a standard queue ({prices.SQS_PRICING_URL}, as of {prices.SQS_AS_OF}). The largest "
+        "batch is the largest a mapping delivers of these messages (the 6 MB payload): the published figures "
+        "have no row for it.",
+        "",
+        "| source | batch size | engine | invocations | measured ms | waits ms | billed ms | Lambda duration "
+        "| Lambda requests | SQS: results (requests) | SQS: input (requests) | total | published | x published "
+        "| Lambda only, x published |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in estimate_["ingest"]:
+        cost = row["cost"]
+        size = f"{cost.batch:,}" + (" (largest)" if row["largest"] else "")
+        inputs = f"{dollars(cost.input)} ({cost.input_requests:,})" if cost.source == "sqs" else "not priced"
+        ratio, lambda_ratio = (f"{row[key]:.3g}x" if row[key] is not None else "-" for key in ("ratio", "lambda_ratio"))
+        lines.append(f"| {STREAM_SOURCES[cost.source]} | {size} | {_engine(row)} | {cost.invocations:,} | "
+                     f"{measured(cost.measured_ms)} | {cost.wait_ms:,.1f} | {cost.billed_ms:,} | "
+                     f"{dollars(cost.lambda_duration)} | {dollars(cost.lambda_requests)} | "
+                     f"{dollars(cost.results)} ({cost.results_requests:,}) | {inputs} | {_total(row, cost)} | "
+                     f"{money(row['published']) if row['published'] is not None else '-'} | {ratio} | "
+                     f"{lambda_ratio} |")
+    lines += [
+        "",
+        "Left out: the producer's own calls (PutRecords, or for a queue SendMessageBatch of ten: another "
+        f"{calls:,} SQS requests, {dollars(prices.SQS_STANDARD_PER_REQUEST * calls)}); the Kinesis stream itself "
+        "(on demand: per stream-hour and per GB written "
+        "and read; provisioned: per shard-hour and per million PUT payload units), so the Kinesis rows price "
+        "Lambda and the results queue only; the pollers' empty receives while a queue is idle; the dead-letter "
+        "queue; the free tiers (a million SQS requests and Lambda's allowance a month); data transfer; cold "
+        "starts (one per container, see above).",
+    ]
+    return lines
 
 
 def load_results(path: Optional[Path]) -> Tuple[Path, Dict[str, Any]]:

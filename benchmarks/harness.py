@@ -24,14 +24,18 @@ class Plan:
     forest_trees: int = 100  # the random forest exported by pfactl (seeded)
     forest_rounds: int = 2  # rounds of the forest's engines, each over every Sonar row
     load_runs: int = 1  # in-process loads per model and engine setting (the load-time check's cost)
+    stream_samples: Dict[int, int] = field(default_factory=dict)  # queue/stream batch size -> invocations timed
+    stream_max_samples: int = 0  # invocations of the largest batch the event source delivers (0: not measured)
 
 
 FULL = Plan(rounds=60, block_us=2000.0, batch_samples={10: 60, 100: 15, 1000: 3},
             cold_runs=5, cold_warmup=True, handler_check_rows=None,
-            compiled_batch_samples={10: 60, 100: 60, 1000: 15}, forest_trees=100, forest_rounds=10, load_runs=5)
+            compiled_batch_samples={10: 60, 100: 60, 1000: 15}, forest_trees=100, forest_rounds=10, load_runs=5,
+            stream_samples={1: 20, 10: 20, 100: 6}, stream_max_samples=2)
 QUICK = Plan(rounds=6, block_us=300.0, batch_samples={10: 4, 100: 2},
              cold_runs=1, cold_warmup=False, handler_check_rows=5,
-             compiled_batch_samples={10: 4, 100: 2}, forest_trees=20, forest_rounds=2, load_runs=1)
+             compiled_batch_samples={10: 4, 100: 2}, forest_trees=20, forest_rounds=2, load_runs=1,
+             stream_samples={1: 3, 10: 2, 100: 1}, stream_max_samples=0)
 
 Call = Callable[[Any], Any]
 # The round's inputs are spread over the data set: round r starts at input r * STRIDE (mod the number of inputs).

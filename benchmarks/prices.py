@@ -22,6 +22,16 @@ LAMBDA_BILLING_GRANULARITY_MS = 1
 API_GATEWAY_PRICING_URL = "https://aws.amazon.com/api-gateway/pricing/"
 API_GATEWAY_REST_PER_REQUEST = Decimal("3.50") / MILLION
 
+# Amazon SQS, standard queue, from 1 million to 100 billion requests a month (the first million a month is free);
+# each 64 KB chunk of a request's payload is billed as one request, so a SendMessageBatch of ten small results
+# is one. Taken on SQS_AS_OF from third-party copies of the pricing page (cloudburn.io's SQS pricing guide of
+# March 2026, and others, agree on $0.40 per million and the 64 KB chunks; the chunk rule is also on
+# https://aws.amazon.com/sqs/features/): AWS's page itself was not among the stored copies, so re-check it there.
+SQS_PRICING_URL = "https://aws.amazon.com/sqs/pricing/"
+SQS_AS_OF = "2026-12-01"
+SQS_STANDARD_PER_REQUEST = Decimal("0.40") / MILLION
+SQS_BILLED_CHUNK_BYTES = 64 * 1024
+
 # The published comparison that cost.py reproduces as a check of its arithmetic: its own figures, as given
 # ("$0.0000124 per 4 s execution; 50,000 predictions cost $0.62 at batch 1, $0.062 at 10, $0.0062 at 100;
 # an always-on ml.t2.medium at $0.07/hour = $50.40/month"). Its source is not recorded in this repository.

@@ -295,6 +295,8 @@ def render_markdown(results: Dict[str, Any]) -> str:
                      f"{_ms(row['request_cpu_ms'])} | {row['cpu_ms_per_record']:.3f} | "
                      f"{row['records_per_cpu_s']:,.0f} | {_ratio(row['cpu_ratio_to_single'])} |")
     lines += render_compiled_batch(results["batch_compiled"], batch)
+    if "streams" in results:
+        lines += render_streams(results["streams"])
     lines += render_forest(results["forest"])
     lines += render_engine_check(results["engine_check"])
     lines.append("")
@@ -383,6 +385,65 @@ def render_compiled_batch(batch: Dict[str, Any], titus_batch: Dict[str, Any]) ->
                      f"{row['records_per_s']:,.0f} | {_ratio(row['ratio_to_single'])} | "
                      f"{_ms(row['request_process_cpu_ms'])} | {row['records_per_process_cpu_s']:,.0f} | "
                      f"{_ratio(row['process_cpu_ratio_to_single'])} | {versus} |")
+    return lines
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def render_streams(streams: Dict[str, Any]) -> List[str]:
+    """The queue and stream handlers per engine and batch size, against the single request of the same run."""
+    single, probe, largest = streams["single"], streams["moto_send_batch"], streams["largest"]
+    checks = [check for by_engine in streams["checks"].values() for check in by_engine.values()]
+    equal, compared = sum(check["equal_to_predict"] for check in checks), sum(len(check["rows"]) for check in checks)
+    rows_checked = ", ".join(str(row) for row in checks[0]["rows"])
+    lines = [
+        "",
+        "## Queue and stream scoring (Sonar, whole Lambda invocation)",
+        "",
+        "`app.score_queue(event, context)` and `app.score_stream(event, context)` as Lambda invokes them: `json.loads` "
+        "of the event an SQS or a Kinesis event source mapping sends (one Sonar record a message, rows in turn), the "
+        "handler (read, validate and score each record, send one result message per record to the results queue, "
+        "SendMessageBatch of ten), `json.dumps` of its answer; every invocation had to answer no "
+        "`batchItemFailures` and send every record's result. The results queue is on a local moto SQS "
+        "(`devtools.local_aws`). Compiled engine first (the runtime built with PFA_ENGINE=compiled: what the "
+        "default, auto, serves Sonar with), then titus. *x /predict*: records/s against the single "
+        f"`POST /predict` of the same engine in this run (*handler (total), compiled*: "
+        f"{_ms(single['compiled']['request_ms'])} ms; *handler (total)*: {_ms(single['titus']['request_ms'])} ms); "
+        "CPU is this thread's.",
+        "",
+        f"**moto's SendMessageBatch costs {probe['median_ms']:.1f} ms a call** here (ten results on a just-purged "
+        f"queue, median of {probe['calls']}, quartiles {probe['p25_ms']:.1f} .. {probe['p75_ms']:.1f} ms; "
+        f"{probe['cpu_median_ms']:.1f} ms of it this process's CPU, botocore's work). That is moto's speed, not "
+        "SQS's, and it dominates the small batches below. moto also slows down as a queue fills (every call scans "
+        "every message it holds), which SQS does not: so the results queue is purged, untimed, before each "
+        f"invocation, and from {streams['purged_from']} records every {streams['purge_interval_s'] * 1000:.0f} ms "
+        "during it. *Waits*: the time in SendMessageBatch that was not this process's CPU (moto's and the "
+        "loopback's share), which the CPU columns leave out.",
+        "",
+        "Largest batch: Lambda takes a batch size of up to "
+        f"{largest['sqs']['batch_size_limit']:,} (SQS: with a batching window), but passes a batch in one call "
+        f"only up to the {_mb(largest['sqs']['limit_bytes'])} invocation payload (CreateEventSourceMapping, "
+        f"`BatchSize`): with Sonar messages that is {largest['sqs']['records']:,} SQS messages or "
+        f"{largest['kinesis']['records']:,} Kinesis records (an event of "
+        f"{largest['sqs']['batch_size_limit']:,} would be {_mb(largest['sqs']['bytes_at_batch_size_limit'])} or "
+        f"{_mb(largest['kinesis']['bytes_at_batch_size_limit'])}), timed from the first row each time.",
+        "",
+        f"Checked before timing: on each source and engine one invocation of rows {rows_checked} put on the results "
+        f"queue the prediction and model (name and version) `POST /predict` answers for each: {equal}/{compared}.",
+        "",
+        "| source | engine | batch size | invocations timed | ms per invocation | records/s | x /predict | CPU ms per "
+        "invocation | records per CPU-s | x /predict (CPU) | SendMessageBatch calls | ms in sends (share) | waits ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in streams["rows"]:
+        size = f"{row['size']:,}" + (" (largest)" if row["largest"] else "")
+        lines.append(f"| {row['handler']} ({row['source']}) | {row['engine']} | {size} | {row['invocations']} | "
+                     f"{_ms(row['request_ms'])} | {row['records_per_s']:,.0f} | {_ratio(row['ratio_to_predict'])} | "
+                     f"{_ms(row['request_cpu_ms'])} | {row['records_per_cpu_s']:,.0f} | "
+                     f"{_ratio(row['cpu_ratio_to_predict'])} | {row['send_calls']:,.0f} | {_ms(row['sends_ms'])} "
+                     f"({row['sends_share']:.0%}) | {_ms(row['sends_wait_ms'])} |")
     return lines
 
 
@@ -508,6 +569,13 @@ def print_summary(results: Dict[str, Any], json_path: Path, md_path: Path) -> No
     print("Batch records/s, wall clock, titus (x single): " + ", ".join(
         f"{row['size']}: {row['records_per_s']:,.0f} ({_ratio(row['ratio_to_single'])})"
         for row in results["batch"]["sizes"]))
+    if "streams" in results:
+        streams = results["streams"]
+        for source in ("sqs", "kinesis"):
+            rows = [row for row in streams["rows"] if row["source"] == source and row["engine"] == "compiled"]
+            print(f"{source} records per CPU-second, compiled (x /predict): " + ", ".join(
+                f"{row['size']}: {row['records_per_cpu_s']:,.0f} ({_ratio(row['cpu_ratio_to_predict'])})"
+                for row in rows) + f"; moto's SendMessageBatch {streams['moto_send_batch']['median_ms']:.1f} ms a call")
     for row in summary["targets"]:
         print(f"Target {row['key']}: {_figure(row['measured'], row['unit'])} "
               f"{row['comparison']} {_figure(row['target'], row['unit'])}? "

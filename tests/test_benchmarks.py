@@ -4,6 +4,7 @@ agreement of answers, and the cost arithmetic (exact, in Decimal)."""
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -15,10 +16,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
-from benchmarks import containment, cost, prices
+from benchmarks import containment, cost, ingest, prices
+from benchmarks import streams as streams_module
 from benchmarks.examples import r_sonar_predictions, sonar_records
 from benchmarks.floor import SonarFloor
 from benchmarks.harness import Samples, Stage, rounds_of, timed_rounds
+from benchmarks.lambda_events import records_event
 from benchmarks.report import TARGETS, render_containment
 from benchmarks.results_paths import COST_MD, LATEST_DIR, REFERENCE_DIR, RESULTS_JSON, RESULTS_MD, latest_results
 from benchmarks.stages import STAGES
@@ -93,7 +96,7 @@ def test_quick_bench_writes_results(quick_run: QuickRun) -> None:
     for heading in ("## Targets", "## Per request, in process", "### Containment checks",
                     "## Compiled engine against titus", "## Service overhead", "## Plain-Python floor (Sonar)",
                     "## Cold start", "## Batch throughput", "### Batch throughput, PFA_ENGINE=compiled",
-                    "## Random forest", "## Engine choice at load"):
+                    "## Queue and stream scoring", "## Random forest", "## Engine choice at load"):
         assert heading in markdown
     assert env["git_commit"] in markdown
 
@@ -210,7 +213,7 @@ def _titus_only(results: Dict[str, Any]) -> Dict[str, Any]:
     """``results`` as a run from before the bench measured the compiled engine (schema 2) would have them."""
     old = json.loads(json.dumps(results))
     old["schema"] = 2
-    for key in ("batch_compiled", "engine_check"):
+    for key in ("batch_compiled", "engine_check", "streams"):
         old.pop(key, None)
     for model in old["models"].values():
         for key in ("median_us", "cpu_median_us"):
@@ -238,11 +241,105 @@ def test_cost_without_compiled_figures_prices_titus_and_says_so(quick_run: Quick
     assert "**Titus only.**" in text and "results schema 2" in text and "not what the service runs" in text
     for figure in ("$0.62", "$0.062", "$0.0062", "$50.40"):
         assert figure in text
+    assert estimate["ingest"] == [] and "no figures of the queue and stream handlers" in text
     # The committed reference prices whichever engines it measured, and says so when it is titus only.
     reference = json.loads((REFERENCE_DIR / RESULTS_JSON).read_text())
     reference_estimate = cost.estimate(reference, 512)
     assert ("**Titus only.**" in cost.render(reference_estimate, reference)) == (
         not cost.compiled_measured(reference))
+
+
+def test_queue_and_stream_handlers_are_measured_against_predict(quick_run: QuickRun) -> None:
+    results = json.loads((quick_run.out / RESULTS_JSON).read_text())
+    streams, sonar = results["streams"], results["models"]["sonar"]
+    samples = {int(size): rounds for size, rounds in results["plan"]["stream_samples"].items()}
+    assert sorted(samples) == [1, 10, 100] and results["plan"]["stream_max_samples"] == 0  # --quick: no largest
+    assert [(row["source"], row["engine"], row["size"]) for row in streams["rows"]] == [
+        (source, engine, size) for source in streams_module.SOURCES for engine in (cost.COMPILED, cost.TITUS)
+        for size in (1, 10, 100)]
+    for engine, stage in (("compiled", "handler_compiled"), ("titus", "handler")):
+        single = streams["single"][engine]
+        # The baseline is the bench's own single /predict of that engine, measured in the same run.
+        assert single["stage"] == stage and single["request_ms"] == sonar["median_us"][stage] / 1000
+        assert single["request_cpu_ms"] == sonar["cpu_median_us"][stage] / 1000
+    for row in streams["rows"]:
+        single = streams["single"][row["engine"]]
+        assert row["handler"] == {"sqs": "score_queue", "kinesis": "score_stream"}[row["source"]]
+        assert row["invocations"] == samples[row["size"]] and not row["largest"]
+        assert row["records_per_s"] == pytest.approx(row["size"] * 1000 / row["request_ms"])
+        assert row["ratio_to_predict"] == pytest.approx(row["records_per_s"] / single["records_per_s"])
+        assert row["cpu_ratio_to_predict"] == pytest.approx(row["records_per_cpu_s"] / single["records_per_cpu_s"])
+        assert row["send_calls"] == -(-row["size"] // 10)  # the results, ten to a SendMessageBatch
+        assert 0 < row["sends_ms"] < row["request_ms"] and 0 <= row["sends_wait_ms"] <= row["sends_ms"]
+    # Every source and engine gave /predict's answer for each record checked.
+    for by_engine in streams["checks"].values():
+        assert set(by_engine) == {"compiled", "titus"}
+        for check in by_engine.values():
+            assert check["equal_to_predict"] == len(check["rows"]) > 0
+    assert streams["moto_send_batch"]["calls"] > 0 and streams["moto_send_batch"]["median_ms"] > 0
+    for largest in streams["largest"].values():
+        assert largest["event_bytes"] <= largest["limit_bytes"] < largest["bytes_at_batch_size_limit"]
+        assert 0 < largest["records"] < largest["batch_size_limit"]
+    markdown = (quick_run.out / RESULTS_MD).read_text()
+    section = markdown.split("## Queue and stream scoring", 1)[1].split("\n## ", 1)[0]
+    assert "moto's SendMessageBatch costs" in section and "6.0 MB invocation payload" in section
+    table = _table_rows(section, "Checked before timing")
+    assert len(table) == len(streams["rows"])
+    assert [cells[:3] for cells in table] == [[f"{row['handler']} ({row['source']})", row["engine"], f"{row['size']:,}"]
+                                              for row in streams["rows"]]
+
+
+def test_the_largest_stream_batch_fills_the_invocation_payload() -> None:
+    bodies = [json.dumps(record) for record in sonar_records()]
+    for source in streams_module.SOURCES:
+        largest = streams_module.largest_batch(source, bodies)
+        cycled = [bodies[n % len(bodies)] for n in range(largest["records"] + 1)]
+        fits, over = (records_event(source, cycled[:size], 7, streams_module.DEV_RECORDS)
+                      for size in (len(cycled) - 1, len(cycled)))
+        assert len(fits) <= largest["limit_bytes"] < len(over)
+        assert largest["limit_bytes"] == 6 * 1024 * 1024
+
+
+def test_ingest_cost_arithmetic() -> None:
+    # At a full vCPU nothing is projected: 17.69 ms of CPU and 5 ms of waits bill as 23 ms, 500 times.
+    row = {"size": 100, "request_cpu_ms": 17.69, "request_ms": 40.0, "sends_wait_ms": 5.0}
+    queue = cost.ingest_cost("sqs", row, 1769, result_bytes=300, message_bytes=900)
+    assert (queue.invocations, queue.billed_ms, queue.results_requests, queue.input_requests) == (500, 23, 5000, 10000)
+    assert queue.lambda_duration == cost.duration_cost(23, 1769) * 500
+    assert queue.lambda_requests == Decimal("0.0001") and queue.results == Decimal("0.002")
+    assert queue.input == Decimal("0.004") and queue.total == queue.lambda_total + Decimal("0.006")
+    # The wall clock less the waits is the work; Kinesis's reads are not priced.
+    stream = cost.ingest_cost("kinesis", row, 1769, 300, 900, clock="wall")
+    assert stream.measured_ms == 35.0 and stream.billed_ms == 40 and stream.input_requests == 0 and stream.input == 0
+    # One record per invocation: one SendMessageBatch and one DeleteMessageBatch each; a remainder rounds up.
+    single = cost.ingest_cost("sqs", {**row, "size": 1}, 512, 300, 900)
+    assert (single.invocations, single.results_requests, single.input_requests) == (50_000, 50_000, 55_000)
+    assert single.billed_ms == math.ceil(17.69 / cost.cpu_share(512) + 5.0)
+    odd = cost.ingest_cost("sqs", {**row, "size": 3}, 512, 300, 900, records=10)
+    assert (odd.invocations, odd.results_requests, odd.input_requests) == (4, 4, 1 + 4)
+    # A call over 64 KB is billed per chunk: ten results of 10 KB are two requests a call.
+    assert cost.ingest_cost("sqs", row, 512, 10 * 1024, 900).results_requests == 10_000
+
+
+def test_ingest_cost_from_quick_results(quick_run: QuickRun) -> None:
+    results = json.loads((quick_run.out / RESULTS_JSON).read_text())
+    estimate = cost.estimate(results, 512)
+    published = {1: Decimal("0.62"), 10: Decimal("0.062"), 100: Decimal("0.0062")}
+    assert [(row["source"], row["cost"].batch, row["engine"]) for row in estimate["ingest"]] == [
+        (source, size, engine) for source in ("sqs", "kinesis") for size in (1, 10, 100)
+        for engine in (cost.COMPILED, cost.TITUS)]
+    for row in estimate["ingest"]:
+        ingest = row["cost"]
+        assert row["default"] == (row["engine"] == cost.COMPILED) and row["published"] == published[ingest.batch]
+        assert row["ratio"] == ingest.total / row["published"]
+        assert ingest.invocations == 50_000 // ingest.batch
+        assert ingest.lambda_requests == prices.LAMBDA_PER_REQUEST * ingest.invocations
+        assert ingest.results_requests == 50_000 // min(ingest.batch, 10)
+        assert (ingest.input_requests > 0) == (row["source"] == "sqs")
+        assert ingest.billed_ms >= ingest.duration_ms > ingest.measured_ms
+    text = cost.render(estimate, results)
+    table = _table_rows(text, "## An ingest of 50,000 records from a queue or a stream")
+    assert len(table) == len(estimate["ingest"]) and [cells[-3] for cells in table[:2]] == ["$0.62", "$0.62"]
 
 
 def _table_rows(markdown: str, heading: str) -> List[List[str]]:
@@ -483,3 +580,61 @@ def test_every_stage_of_a_round_runs_on_the_same_inputs_in_balanced_orders() -> 
     assert not timed
     for even, odd in zip(orders[::2], orders[1::2], strict=True):
         assert sorted(even) == names and odd == even[::-1]  # each order is followed by its reverse
+
+
+def _arrivals(results: List[Tuple[str, Dict[str, Any]]]) -> ingest.Arrivals:
+    arrivals = ingest.Arrivals(started=time.monotonic())
+    arrivals.add([{"MessageId": message_id, "Body": json.dumps(body)} for message_id, body in results], 10.0, 5.0)
+    return arrivals
+
+
+def test_ingest_counts_tell_a_second_receipt_from_a_second_result() -> None:
+    answers = [{"prediction": "R", "model": {"name": "m", "version": "1"}},
+               {"prediction": "M", "model": {"name": "m", "version": "1"}}]
+    positions = {"100": 0, "101": 1, "102": 2}
+
+    def result(sequence: str, prediction: str) -> Dict[str, Any]:
+        return {"id": None, "index": 0, "model": {"name": "m", "version": "1"}, "prediction": prediction,
+                "source": {"type": "kinesis", "stream": "s", "sequence_number": sequence}}
+
+    # 100 read twice as one message, 101 sent twice as two, 102 wrong, and a stranger's result.
+    arrivals = _arrivals([("a", result("100", "R")), ("a", result("100", "R")), ("b", result("101", "M")),
+                          ("c", result("101", "M")), ("d", result("102", "M")), ("e", result("999", "R"))])
+    counts = ingest.check_results(arrivals, positions, answers, "s")
+    assert counts == {"expected": 3, "messages": 6, "unique": 3, "missing": 0, "sent_twice": 1, "received_twice": 1,
+                      "received_twice_gap_s_max": 0.0, "wrong_answers": 1, "errors": 0, "unknown": 1}
+    assert ingest.check_results(_arrivals([("a", result("100", "R"))]), positions, answers, "s")["missing"] == 2
+
+
+def test_ingest_reads_invocations_from_the_handlers_log_lines() -> None:
+    def line(source: str, deliveries: int, retried: int = 0) -> str:
+        return json.dumps({"ts": "t", "level": "INFO", "event": "batch_scored", "source": source,
+                           "deliveries": deliveries, "records": deliveries, "retried": retried, "duration_ms": 2.5})
+
+    log = "\n".join([line("kinesis", 100), "not json", line("kinesis", 100), line("sqs", 10), line("kinesis", 40, 1),
+                     "deliver_events: pfa (request r) raised X: y; the whole batch of 40 failed",
+                     json.dumps({"event": "request", "source": "kinesis"})])
+    calls = ingest.invocations_from_log(log)
+    assert (calls["invocations"], calls["deliveries"], calls["batch_min"], calls["batch_max"]) == (3, 240, 40, 100)
+    assert (calls["full_batches"], calls["retried"], calls["whole_batch_failures"]) == (2, 1, 1)
+    assert calls["duration_ms_total"] == 7.5
+
+
+def test_a_small_ingest_on_the_local_run_is_exact(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "benchmarks.ingest", "--records", "250", "--out", str(tmp_path)],
+                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    result = json.loads((tmp_path / ingest.INGEST_JSON).read_text())
+    counts = result["counts"]
+    assert counts["expected"] == counts["unique"] == 250 and counts["missing"] == counts["sent_twice"] == 0
+    assert counts["wrong_answers"] == counts["errors"] == counts["unknown"] == 0
+    assert result["invocations"]["deliveries"] == 250 and result["invocations"]["batch_max"] <= result["batch_size"]
+    assert result["timing"]["complete"] and 0 < result["timing"]["first_result_s"] <= result["timing"]["last_result_s"]
+    assert [row["depth"] for row in result["moto_depth_costs"]] == list(ingest.DEPTHS)
+    assert "**Exact**" in (tmp_path / ingest.INGEST_MD).read_text()
+
+
+def test_a_reference_ingest_is_the_full_one() -> None:
+    done = subprocess.run([sys.executable, "-m", "benchmarks.ingest", "--reference", "--records", "5"],
+                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "--reference" in done.stderr and "Traceback" not in done.stderr
