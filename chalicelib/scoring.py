@@ -1,7 +1,7 @@
 """What the routes do, apart from HTTP: score one record or a batch with a model
 (the default model, or one by name), describe models, report health."""
 
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Generator, List, Optional, Tuple, Union
 
 from .engine import DEFAULT_TIMEOUT_MS
 from .errors import (
@@ -110,42 +110,52 @@ class ScoringService:
         """The model that ``predict`` would use now (raises what it would raise)."""
         return self._registry.get(name, self._deadline(time_left_ms))
 
-    def score_each(self, model: LoadedModel, records: List[Any],
-                   time_left_ms: Callable[[], Optional[float]]) -> List[Union[Any, ServiceError]]:
-        """Each record's prediction or its error, as ``predict`` would answer it alone: each record has the
-        model's full time limit, capped by what ``time_left_ms()`` says remains of the invocation.
+    def score_each(self, model: LoadedModel, records: List[Any], time_left_ms: Callable[[], Optional[float]],
+                   first: bool = True) -> Generator[Union[Any, ServiceError], None, None]:
+        """Each record's prediction or its error, in order, as ``predict_batch`` answers them: the records
+        share one deadline, the model's time limit, capped by what ``time_left_ms()`` says remains of the
+        invocation. Records not reached by the model's own limit get a final ``model_timeout``.
 
-        A record stopped by that cap rather than by the model's own limit gets :class:`NotScoredInTime`, and
-        so does every record after it: they were not the model's fault and may be scored again.
+        When the cap, not the model's limit, runs out, the records from there on get :class:`NotScoredInTime`
+        (scoring them later, with more time, can succeed) - unless this was the invocation's ``first``
+        message: it had the whole invocation, and another would not do better, so it gets ``model_timeout``.
         """
-        outcomes: List[Union[Any, ServiceError]] = []
+        deadline = self._deadline(time_left_ms())
+        capped = deadline.budget_ms < self.timeout_ms
         codes: Dict[str, int] = {}
-        engine_ms = 0.0
-        for index, record in enumerate(records):
-            deadline = self._deadline(time_left_ms())
-            try:
+        scored = 0
+        try:
+            for index, record in enumerate(records):
                 if deadline.expired:
-                    raise ModelTimeout("no time left")
-                prediction = model.predict(record, deadline)
-                outcome: Union[Any, ServiceError] = prediction
-            except ModelTimeout as error:
-                if deadline.budget_ms >= self.timeout_ms:
+                    late = self._not_reached(deadline, capped and not first, index, len(records))
+                    for _ in range(index, len(records)):
+                        scored += not late.transient
+                        codes[late.code] = codes.get(late.code, 0) + (not late.transient)
+                        yield late
+                    return
+                try:
+                    outcome: Union[Any, ServiceError] = model.predict(record, deadline)
+                except ModelTimeout as error:
+                    outcome = self._not_reached(deadline, True, index, len(records)) if capped and not first \
+                        else error
+                except ServiceError as error:
                     outcome = error
-                else:
-                    late = NotScoredInTime(f"not scored: the invocation's time ran out after {index} of "
-                                           f"{len(records)} records")
-                    outcomes.extend([late] * (len(records) - index))
-                    break
-            except ServiceError as error:
-                outcome = error
-            engine_ms += deadline.engine_ms
-            if isinstance(outcome, ServiceError):
-                outcome.model = model.identity()
-                codes[outcome.code] = codes.get(outcome.code, 0) + 1
-            outcomes.append(outcome)
-        if self._metrics is not None and outcomes:
-            self._metrics.scored(model.name, model.version, len(outcomes), engine_ms, codes)
-        return outcomes
+                if isinstance(outcome, ServiceError):
+                    outcome.model = model.identity()
+                    if not outcome.transient:
+                        codes[outcome.code] = codes.get(outcome.code, 0) + 1
+                scored += not (isinstance(outcome, ServiceError) and outcome.transient)
+                yield outcome
+        finally:
+            if self._metrics is not None and scored:
+                self._metrics.scored(model.name, model.version, scored, deadline.engine_ms, codes)
+
+    @staticmethod
+    def _not_reached(deadline: Deadline, transient: bool, index: int, total: int) -> ServiceError:
+        if transient:
+            return NotScoredInTime(f"not scored: the invocation's time ran out after {index} of {total} records")
+        return ModelTimeout(f"not scored: the message's time budget ({deadline.budget_ms:.0f} ms) ran out after "
+                            f"{index} of {total} records")
 
     def _scored(self, model: LoadedModel, records: int, deadline: Deadline, errors: Dict[str, int]) -> None:
         if self._metrics is not None:

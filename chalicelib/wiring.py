@@ -20,7 +20,8 @@ from .telemetry.metrics import NAMESPACE_VARIABLE
 
 # Fail fast: a slow S3 must not eat a request's whole time budget; nor a slow results queue a batch's.
 _S3_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
-_SQS_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+# The results queue's client does not retry by itself: ResultsQueue retries, while the invocation has time.
+_SQS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,8 @@ def describe(name: str, delivery: SqsDelivery | KinesisDelivery) -> str:
     timeout = f"function timeout {delivery.function.timeout_seconds:g} s"
     if isinstance(delivery, SqsDelivery):
         sqs = delivery.mapping
-        # AWS refuses a mapping whose queue hides a message for less than the function's timeout; locally it is
-        # short, so that failures come back soon. Said here, because a batch slower than it is delivered twice.
+        # AWS refuses a mapping whose queue hides a message for less than the function's timeout (make run uses
+        # exactly that, the deployed queue six times it). Said here: a batch slower than it is delivered twice.
         visibility = delivery.sqs.get_queue_attributes(QueueUrl=sqs.queue_url, AttributeNames=["VisibilityTimeout"])
         source = f"SQS queue {sqs.queue_url}"
         batching = f"batch size {sqs.batch_size}, window {sqs.maximum_batching_window_in_seconds:g} s"

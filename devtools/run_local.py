@@ -153,22 +153,24 @@ def deliver_events_command(stage: str = "dev") -> list[str]:
 
 
 def sqs_lines(streams: StageStreams, record: dict[str, float], aws_cli: bool | None = None) -> tuple[str, str]:
-    """Two copy-pasteable commands: send `record` to the records queue, and print one result from the results
-    queue (waiting up to 20 s for it). With the AWS CLI when it is on the PATH (or `aws_cli`), else this Python."""
+    """Two copy-pasteable commands: send `record` to the records queue (with the AWS CLI when it is on the PATH,
+    or `aws_cli`, else this Python), and print one result from the results queue and delete it (waiting up to
+    20 s for it; with this Python, since the CLI needs a second command to delete what it received)."""
     body = json.dumps(record, separators=(",", ":"))
+    client = (f'boto3.client("sqs", endpoint_url="{streams.endpoint_url}", region_name="{streams.region}", '
+              f'aws_access_key_id="local", aws_secret_access_key="local")')
+    python = shlex.quote(sys.executable)
+    read = (f'import boto3; sqs = {client}; m = sqs.receive_message(QueueUrl="{streams.results_queue.url}", '
+            f'WaitTimeSeconds=20).get("Messages"); print(m[0]["Body"] if m else "no result yet"); '
+            f'm and sqs.delete_message(QueueUrl="{streams.results_queue.url}", '
+            f'ReceiptHandle=m[0]["ReceiptHandle"])')
     if aws_cli if aws_cli is not None else shutil.which("aws") is not None:
         # Any credentials do for the local server, but the CLI wants some; the region names the queue's.
         aws = (f"AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={streams.region} "
                f"aws --endpoint-url {streams.endpoint_url} sqs")
-        return (f"{aws} send-message --queue-url {streams.records_queue.url} --message-body {shlex.quote(body)}",
-                f"{aws} receive-message --queue-url {streams.results_queue.url} --wait-time-seconds 20 "
-                f"--query 'Messages[0].Body' --output text")
-    client = (f'boto3.client("sqs", endpoint_url="{streams.endpoint_url}", region_name="{streams.region}", '
-              f'aws_access_key_id="local", aws_secret_access_key="local")')
-    python = shlex.quote(sys.executable)
+        send = f"{aws} send-message --queue-url {streams.records_queue.url} --message-body {shlex.quote(body)}"
+        return send, f"{python} -c {shlex.quote(read)}"
     send = f'import boto3, sys; {client}.send_message(QueueUrl="{streams.records_queue.url}", MessageBody=sys.argv[1])'
-    read = (f'import boto3; m = {client}.receive_message(QueueUrl="{streams.results_queue.url}", '
-            f'WaitTimeSeconds=20).get("Messages"); print(m[0]["Body"] if m else "no result yet")')
     return f"{python} -c {shlex.quote(send)} {shlex.quote(body)}", f"{python} -c {shlex.quote(read)}"
 
 

@@ -10,6 +10,9 @@ template deep-merges it (dict by dict; anything else in the fragment wins). It:
   set, and makes each function depend on its queue or stream, so that it exists before its mapping (Chalice's
   mappings name them by ARN, built from the same names; the merge cannot replace that ARN, since it merges
   dict into dict);
+- sends what the stream mapping drops (records that expire before they could be scored: the handler answers
+  every record it can, so only a transient failure that outlasts the stream's retention gets there) to the
+  dead-letter queue, as a note of the shard and the sequence numbers;
 - sets `BATCH_ITEM_FAILURES=reported` on the two functions, so the handlers answer with the failed items
   only when the mapping reads that answer (without it they fail the whole batch: see chalicelib/streams).
 
@@ -56,7 +59,8 @@ def merge_template(stage: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any
         queue_fn: {"DependsOn": ["RecordsQueue"], "Properties": {**reported, "Events": {queue_event: {
             "Properties": {"FunctionResponseTypes": REPORT}}}}},
         stream_fn: {"DependsOn": ["RecordsStream"], "Properties": {**reported, "Events": {stream_event: {
-            "Properties": {"FunctionResponseTypes": REPORT}}}}},
+            "Properties": {"FunctionResponseTypes": REPORT, "DestinationConfig": {"OnFailure": {
+                "Type": "SQS", "Destination": {"Fn::GetAtt": ["RecordsDeadLetterQueue", "Arn"]}}}}}}}},
     }
     if results and not results.startswith(("https://", "http://")):
         resources["ResultsQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": results}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import uuid
@@ -110,3 +111,51 @@ def client(model_bucket: str) -> Iterator[Client]:
     app_module.runtime.configure(lambda: build_runtime(os.environ))
     with Client(app_module.app, stage_name="dev") as test_client:
         yield test_client
+
+
+# ----- the queue and stream handlers: a bucket of models, a results queue, a container pointed at both ---------
+
+STREAMS_MODEL_KEY = "models/sonar_naive_bayes.pfa"
+BROKEN_DOCUMENT = b'{"input": "double", "output": "double", "action": [{"no.such.function": ["input"]}]}'
+
+
+@pytest.fixture
+def streams_bucket(s3_client, scratch_bucket):
+    s3_client.upload_file(str(PROJECT_DIR / "models" / "sonar_naive_bayes.pfa"), scratch_bucket, STREAMS_MODEL_KEY)
+    s3_client.upload_file(str(PROJECT_DIR / "models" / "iris_decision_tree.pfa"), scratch_bucket, "models/iris.pfa")
+    s3_client.put_object(Bucket=scratch_bucket, Key="models/broken.pfa", Body=BROKEN_DOCUMENT)
+    return scratch_bucket
+
+
+@pytest.fixture
+def results(aws):
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"results-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+
+    def drain() -> list[dict]:
+        got = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return got
+            got.extend(json.loads(message["Body"]) for message in messages)
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+
+    drain.url = url  # type: ignore[attr-defined]
+    return drain
+
+
+@pytest.fixture
+def serve_streams(streams_bucket, results):
+    """A fresh container for the dev stage, reading the scratch bucket and sending to the test's results queue."""
+
+    def configure(**overrides: str) -> Client:
+        settings = {"MODEL_BUCKET": streams_bucket, "MODEL_KEY": STREAMS_MODEL_KEY, "RESULTS_QUEUE": results.url,
+                    "BATCH_ITEM_FAILURES": "reported",
+                    "LOAD_RETRY_MIN_SECONDS": "0.2", "LOAD_RETRY_MAX_SECONDS": "0.4", **overrides}
+        app_module.runtime.configure(lambda: build_runtime({**os.environ, **settings}))
+        return Client(app_module.app, stage_name="dev")
+
+    yield configure
+    app_module.runtime.configure(lambda: build_runtime(os.environ))

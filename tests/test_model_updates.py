@@ -158,6 +158,7 @@ def test_the_queue_and_stream_functions_may_also_send_results_and_read_their_sou
                 listed = statement["Action"]
                 actions |= {listed} if isinstance(listed, str) else set(listed)
             model_actions = {action for statement in http for action in statement["Action"]}
+            # (The stream function's role also lets its mapping note dropped records on the dead-letter queue.)
             assert actions == model_actions | {"sqs:SendMessage", "sqs:GetQueueUrl"} | read
 
 

@@ -149,6 +149,10 @@ def test_the_records_queue_has_a_dead_letter_queue_and_a_visibility_timeout_of_s
                                       "maxReceiveCount": 5}
     assert template["RecordsDeadLetterQueue"]["Properties"]["QueueName"] == f"pfa-serving-{stage}-records-dlq"
     assert template["ResultsQueue"]["Properties"]["QueueName"] == f"pfa-serving-{stage}-results"
+    # What the stream mapping gives up on (records that expire while failing) is noted there too.
+    stream = template["ScoreStream"]["Properties"]["Events"]["ScoreStreamKinesisEventSource"]["Properties"]
+    assert stream["DestinationConfig"] == {"OnFailure": {"Type": "SQS", "Destination": {
+        "Fn::GetAtt": ["RecordsDeadLetterQueue", "Arn"]}}}
     for function in ("ScoreQueue", "ScoreStream"):
         variables = template[function]["Properties"]["Environment"]["Variables"]
         assert variables["RESULTS_QUEUE"] == f"pfa-serving-{stage}-results"
@@ -172,7 +176,7 @@ def test_each_function_may_touch_only_its_own_stages_bucket_queues_and_stream(pa
             "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes")},
         "ScoreStreamRole": common | send | {(action, stream) for action in (
             "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
-            "kinesis:DescribeStreamSummary", "kinesis:ListShards")},
+            "kinesis:DescribeStreamSummary", "kinesis:ListShards")} | {("sqs:SendMessage", f"{records}-dlq")},
     }
     roles = {name for name, resource in template.items() if resource["Type"] == "AWS::IAM::Role"}
     assert roles == set(expected)

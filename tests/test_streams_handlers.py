@@ -6,99 +6,15 @@ which deliveries are reported back to Lambda for a retry: only transient failure
 
 from __future__ import annotations
 
-import base64
-import csv
 import json
-import os
 import uuid
-from pathlib import Path
 
-import boto3
 import pytest
 from chalice.test import Client
+from streams_support import JSON, kinesis_event, sonar_rows, sqs_event
 
 import app as app_module
 from chalicelib.streams.results import MESSAGE_LIMIT_BYTES, result_message
-from chalicelib.wiring import build_runtime
-
-PROJECT = Path(__file__).resolve().parent.parent
-MODELS = PROJECT / "models"
-JSON = {"Content-Type": "application/json"}
-DEFAULT_KEY = "models/sonar_naive_bayes.pfa"
-BROKEN = b'{"input": "double", "output": "double", "action": [{"no.such.function": ["input"]}]}'
-
-
-def sonar_rows(count: int) -> list[dict]:
-    with open(PROJECT / "tests" / "data" / "sonar.csv", newline="") as handle:
-        rows = [{name: float(value) for name, value in row.items() if name != "Class"}
-                for row in csv.DictReader(handle)]
-    return rows[:count]
-
-
-@pytest.fixture
-def bucket(s3_client, scratch_bucket):
-    s3_client.upload_file(str(MODELS / "sonar_naive_bayes.pfa"), scratch_bucket, DEFAULT_KEY)
-    s3_client.upload_file(str(MODELS / "iris_decision_tree.pfa"), scratch_bucket, "models/iris.pfa")
-    s3_client.put_object(Bucket=scratch_bucket, Key="models/broken.pfa", Body=BROKEN)
-    return scratch_bucket
-
-
-@pytest.fixture
-def results(aws):
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName=f"results-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-
-    def drain() -> list[dict]:
-        got = []
-        while True:
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return got
-            got.extend(json.loads(message["Body"]) for message in messages)
-            sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-
-    drain.url = url  # type: ignore[attr-defined]
-    return drain
-
-
-@pytest.fixture
-def serve(bucket, results):
-    """A fresh container for the dev stage, reading the scratch bucket and sending to the test's results queue."""
-
-    def configure(**overrides: str) -> Client:
-        settings = {"MODEL_BUCKET": bucket, "MODEL_KEY": DEFAULT_KEY, "RESULTS_QUEUE": results.url,
-                    "BATCH_ITEM_FAILURES": "reported",
-                    "LOAD_RETRY_MIN_SECONDS": "0.2", "LOAD_RETRY_MAX_SECONDS": "0.4", **overrides}
-        app_module.runtime.configure(lambda: build_runtime({**os.environ, **settings}))
-        return Client(app_module.app, stage_name="dev")
-
-    yield configure
-    app_module.runtime.configure(lambda: build_runtime(os.environ))
-
-
-def sqs_event(client: Client, bodies: list) -> dict:
-    event = client.events.generate_sqs_event(
-        message_bodies=[body if isinstance(body, str) else json.dumps(body) for body in bodies],
-        queue_name="pfa-serving-dev-records")
-    for number, record in enumerate(event["Records"]):
-        record["messageId"] = f"message-{number}"
-    return event
-
-
-def kinesis_event(bodies: list) -> dict:
-    records = []
-    for number, body in enumerate(bodies):
-        data = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body)).encode()
-        sequence = str(49590338271490256608559692538361571095921575989136588898 + number)
-        records.append({
-            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": f"key-{number}", "sequenceNumber": sequence,
-                        "data": base64.b64encode(data).decode(), "approximateArrivalTimestamp": 1545084650.987},
-            "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"shardId-000000000006:{sequence}",
-            "eventName": "aws:kinesis:record", "invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda-role",
-            "awsRegion": "us-east-1",
-            "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/pfa-serving-dev-records"})
-    return {"Records": records}
 
 
 def predict(client: Client, record, name: str | None = None) -> dict:
@@ -120,8 +36,8 @@ def by_message(found: list[dict]) -> dict:
             for result in found}
 
 
-def test_every_shape_of_message_is_answered_once_as_predict_answers_it(serve, results):
-    client = serve()
+def test_every_shape_of_message_is_answered_once_as_predict_answers_it(serve_streams, results):
+    client = serve_streams()
     rows = sonar_rows(5)
     bad = {**rows[1], "V1": "0.5"}
     iris = {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4, "petal_width_cm": 0.2}
@@ -164,8 +80,9 @@ def test_every_shape_of_message_is_answered_once_as_predict_answers_it(serve, re
     ({"model": "../x", "record": {}}, "invalid_model_name", "model", "invalid model name"),
     ({"model": 7, "record": {}}, "invalid_request", "model", "expected a model name"),
 ])
-def test_a_message_that_is_not_readable_gets_one_error_and_is_not_retried(serve, results, body, code, field, words):
-    client = serve()
+def test_a_message_that_is_not_readable_gets_one_error_and_is_not_retried(serve_streams, results, body, code, field,
+                                                                           words):
+    client = serve_streams()
     with client:
         assert client.lambda_.invoke("score_queue", sqs_event(client, [body])).payload == {"batchItemFailures": []}
     (result,) = results()
@@ -174,8 +91,8 @@ def test_a_message_that_is_not_readable_gets_one_error_and_is_not_retried(serve,
     assert words in result["error"]["message"]
 
 
-def test_too_many_records_or_too_many_bytes_are_refused_in_the_message(serve, results):
-    client = serve(MAX_BATCH_RECORDS="3", MAX_BATCH_BODY_BYTES="20000")
+def test_too_many_records_or_too_many_bytes_are_refused_in_the_message(serve_streams, results):
+    client = serve_streams(MAX_BATCH_RECORDS="3", MAX_BATCH_BODY_BYTES="20000")
     rows = sonar_rows(4)
     with client:
         event = sqs_event(client, [{"records": rows}, {"records": rows[:3], "id": "x" * 200} | {"model": "a" * 10}])
@@ -188,18 +105,19 @@ def test_too_many_records_or_too_many_bytes_are_refused_in_the_message(serve, re
     assert "over the limit of 20000 bytes" in got["message-1", None]["error"]["message"]
 
 
-def test_an_unknown_model_answers_each_record_with_its_error(serve, results):
-    client = serve()
+def test_an_unknown_model_answers_each_record_with_its_error(serve_streams, results):
+    client = serve_streams()
     with client:
         client.lambda_.invoke("score_queue", sqs_event(client, [{"model": "nobody", "records": [1, 2]}]))
-        expected = predict(client, 1, "nobody")["error"]
+        # /predict's error, naming the envelope's field rather than the route's path parameter.
+        expected = {**predict(client, 1, "nobody")["error"], "field": "model"}
     found = results()
     assert [result["index"] for result in found] == [0, 1]
     assert all(result["error"] == expected and result["error"]["code"] == "model_not_found" for result in found)
 
 
-def test_a_model_that_cannot_load_is_retried_not_answered(serve, results):
-    client = serve()
+def test_a_model_that_cannot_load_is_retried_not_answered(serve_streams, results):
+    client = serve_streams()
     row = sonar_rows(1)[0]
     with client:
         event = sqs_event(client, [row, {"model": "broken", "record": 1.5}, row])
@@ -208,8 +126,8 @@ def test_a_model_that_cannot_load_is_retried_not_answered(serve, results):
     assert sorted(result["source"]["message_id"] for result in results()) == ["message-0", "message-2"]
 
 
-def test_without_reported_batch_item_failures_a_transient_failure_fails_the_whole_batch(serve, results):
-    client = serve(BATCH_ITEM_FAILURES="off")
+def test_without_reported_batch_item_failures_a_transient_failure_fails_the_whole_batch(serve_streams, results):
+    client = serve_streams(BATCH_ITEM_FAILURES="off")
     with client:
         event = sqs_event(client, [sonar_rows(1)[0], {"model": "broken", "record": 1.5}])
         with pytest.raises(Exception, match="1 of 2 deliveries must be retried .*whole batch"):
@@ -219,8 +137,8 @@ def test_without_reported_batch_item_failures_a_transient_failure_fails_the_whol
             "batchItemFailures": []}
 
 
-def test_with_s3_down_a_cold_container_retries_everything_and_scores_it_once_s3_is_back(serve, results, s3):
-    client = serve()
+def test_with_s3_down_a_cold_container_retries_everything_and_scores_it_once_s3_is_back(serve_streams, results, s3):
+    client = serve_streams()
     rows = sonar_rows(3)
     s3.kill()
     try:
@@ -239,23 +157,23 @@ def test_with_s3_down_a_cold_container_retries_everything_and_scores_it_once_s3_
     assert len(results()) == 3
 
 
-def test_an_unreachable_results_queue_fails_every_message_for_a_retry(serve, results, aws):
+def test_an_unreachable_results_queue_fails_every_message_for_a_retry(serve_streams, results, aws):
     missing = results.url.rsplit("/", 1)[0] + "/no-such-queue"
-    client = serve(RESULTS_QUEUE=missing)
+    client = serve_streams(RESULTS_QUEUE=missing)
     with client:
         answer = client.lambda_.invoke("score_queue", sqs_event(client, sonar_rows(12))).payload
     assert [item["itemIdentifier"] for item in answer["batchItemFailures"]] == [f"message-{n}" for n in range(12)]
 
 
-def test_a_results_queue_named_by_name_is_found(serve, results):
-    client = serve(RESULTS_QUEUE=results.url.rsplit("/", 1)[1])
+def test_a_results_queue_named_by_name_is_found(serve_streams, results):
+    client = serve_streams(RESULTS_QUEUE=results.url.rsplit("/", 1)[1])
     with client:
         assert client.lambda_.invoke("score_queue", sqs_event(client, [1.0])).payload == {"batchItemFailures": []}
     assert len(results()) == 1
 
 
-def test_results_are_sent_in_batches_across_messages(serve, results, aws):
-    client = serve()
+def test_results_are_sent_in_batches_across_messages(serve_streams, results, aws):
+    client = serve_streams()
     rows = sonar_rows(25)
     with client:
         client.lambda_.invoke("score_queue", sqs_event(client, rows[:23] + [{"records": rows[23:]}]))
@@ -263,8 +181,8 @@ def test_results_are_sent_in_batches_across_messages(serve, results, aws):
     assert len(found) == 25 and len(by_message(found)) == 25
 
 
-def test_a_kinesis_batch_resumes_from_its_first_transient_failure(serve, results):
-    client = serve()
+def test_a_kinesis_batch_resumes_from_its_first_transient_failure(serve_streams, results):
+    client = serve_streams()
     rows = sonar_rows(4)
     event = kinesis_event([rows[0], "not json", {"model": "broken", "record": 1.5}, rows[1], rows[2]])
     sequences = [record["kinesis"]["sequenceNumber"] for record in event["Records"]]
@@ -279,8 +197,8 @@ def test_a_kinesis_batch_resumes_from_its_first_transient_failure(serve, results
                                               "partition_key": "key-0"}
 
 
-def test_a_kinesis_record_that_is_not_utf8_json_is_answered(serve, results):
-    client = serve()
+def test_a_kinesis_record_that_is_not_utf8_json_is_answered(serve_streams, results):
+    client = serve_streams()
     with client:
         assert client.lambda_.invoke("score_stream", kinesis_event([b"\xff\xfe"])).payload == {"batchItemFailures": []}
     (result,) = results()
@@ -295,8 +213,8 @@ def test_a_prediction_too_large_for_one_message_becomes_its_error():
     assert result["id"] == "id-1" and result["source"] == source and len(text) < 1000
 
 
-def test_out_of_time_messages_are_retried_not_answered(serve, results):
-    client = serve()
+def test_out_of_time_messages_are_retried_not_answered(serve_streams, results):
+    client = serve_streams()
 
     class NoTimeLeft:
         aws_request_id = "r"
@@ -335,8 +253,9 @@ def table_change(event_name: str, keys: dict, image: dict | None) -> dict:
             "eventSource": "aws:dynamodb"}
 
 
-def test_a_tables_change_records_from_kinesis_are_scored_as_their_new_image_keyed_by_the_table_key(serve, results):
-    client = serve()
+def test_a_tables_change_records_from_kinesis_are_scored_as_their_new_image_keyed_by_the_table_key(serve_streams,
+                                                                                                   results):
+    client = serve_streams()
     rows = sonar_rows(2)
     bodies = [table_change("INSERT", {"reading": "r-1"}, rows[0]),
               table_change("MODIFY", {"site": "a", "n": 7}, rows[1]),

@@ -19,20 +19,23 @@ failure, whose results would then all be sent twice. The response shape is the s
 (``{"batchItemFailures": [{"itemIdentifier": ...}]}``).
 """
 
+import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..errors import InternalError, MalformedJson, ServiceError
 from ..model_loader import LoadedModel
 from ..scoring import ScoringService
 from ..telemetry import RequestLog
-from .messages import read_message
-from .results import BATCH_ENTRIES, Outgoing, ResultsQueue, result_message
+from .messages import MODEL, read_message
+from .results import BATCH_ENTRIES, RETRY_NEEDS_MS, Outgoing, ResultsQueue, result_message
 from .sources import Delivery
 
-# Of the invocation's remaining time, what is kept back for the last results and the answer to Lambda.
-SEND_RESERVE_MS = 1000
+# Of the invocation's remaining time, what is kept back for the last results and the answer to Lambda: enough
+# for one results call to time out (RETRY_NEEDS_MS), or a third of what the invocation had, if less.
+SEND_RESERVE_MS = RETRY_NEEDS_MS
+PENDING_LIMIT = BATCH_ENTRIES
 
 
 @dataclass
@@ -70,19 +73,26 @@ class BatchScorer:
         models: Dict[Optional[str], Union[LoadedModel, ServiceError]] = {}
         pending: List[Outgoing] = []
         failed: Dict[int, str] = {}
+        at_start = time_left_ms()
+        reserve = SEND_RESERVE_MS if at_start is None else min(SEND_RESERVE_MS, at_start / 3)
 
         def scoring_time() -> Optional[float]:
             left = time_left_ms()
-            return None if left is None else left - SEND_RESERVE_MS
+            return None if left is None else left - reserve
+
+        send_broken = False
 
         def flush() -> bool:
-            unsent, why = self.results.send(pending)
-            for position in unsent:
-                failed.setdefault(position, why or "the results were not sent")
+            nonlocal send_broken
+            unsent, why = self.results.send(pending, time_left_ms)
+            for owner in unsent:
+                failed.setdefault(owner, why or "the results were not sent")
             pending.clear()
+            send_broken = send_broken or bool(unsent)
             return not unsent
 
         stopped: Optional[str] = None
+        first = True
         for position, delivery in enumerate(deliveries):
             if stopped is not None:
                 failed[position] = stopped
@@ -91,19 +101,27 @@ class BatchScorer:
             if left is not None and left <= 0:
                 stopped = failed[position] = "the invocation's time ran out before this message was scored"
                 continue
+            counts = [0, 0, 0]
             try:
-                texts, counts = self._answers(delivery, models, scoring_time)
+                for text, is_error in self._answers(delivery, models, scoring_time, first):
+                    pending.append(Outgoing(position, text))
+                    counts[0] += 1
+                    counts[2 if is_error else 1] += 1
+                    if len(pending) >= PENDING_LIMIT and not flush():
+                        raise _Transient("the results queue did not take this message's results")
             except _Transient as error:
-                failed[position] = str(error)
+                pending[:] = [entry for entry in pending if entry.owner != position]
+                failed.setdefault(position, str(error))
                 if in_order:
                     stopped = "an earlier record of the shard is to be retried first"
+                elif send_broken:
+                    stopped = "the results queue did not take an earlier message's results"
                 continue
-            pending.extend(Outgoing(position, text) for text in texts)
+            finally:
+                first = False
             report.records += counts[0]
             report.predictions += counts[1]
             report.errors += counts[2]
-            if len(pending) >= BATCH_ENTRIES and not flush():
-                stopped = "the results queue did not take an earlier message's results"
         if pending:
             flush()
         order = sorted(failed)
@@ -114,44 +132,59 @@ class BatchScorer:
         return report
 
     def _answers(self, delivery: Delivery, models: Dict[Optional[str], Union[LoadedModel, ServiceError]],
-                 time_left_ms: Callable[[], Optional[float]]) -> "tuple[List[str], tuple[int, int, int]]":
-        """The result texts of one delivery and its (records, predictions, errors); raises _Transient."""
+                 time_left_ms: Callable[[], Optional[float]], first: bool) -> Iterator[Tuple[str, bool]]:
+        """Each result text of one delivery, as it is scored, and whether it is an error; raises _Transient."""
         source = delivery.source
         if delivery.unreadable:
-            return [result_message(source, None, None, None, error=MalformedJson(delivery.unreadable))], (0, 0, 1)
+            yield result_message(source, None, None, None, error=MalformedJson(delivery.unreadable)), True
+            return
         message = read_message(delivery.body, self.max_message_bytes, self.max_records)
         if message.error is not None:
-            return [result_message(source, message.id, None, None, error=message.error)], (0, 0, 1)
+            yield result_message(source, message.id, None, None, error=message.error), True
+            return
         model = models.get(message.model)
         if model is None:
             try:
                 model = self.service.model(message.model, time_left_ms())
             except ServiceError as error:
-                model = error
+                model = _as_envelope_error(error)
             models[message.model] = model
         if isinstance(model, ServiceError):
             if model.transient:
                 raise _Transient(model.message)
-            texts = [result_message(source, message.id, index, None, error=model)
-                     for index in range(len(message.records))]
-            return texts, (len(texts), 0, len(texts))
-        try:
-            outcomes = self.service.score_each(model, message.records, time_left_ms)
-        except Exception as error:  # a bug: answered, never retried, so that it cannot block a queue or shard
-            self.log.exception(source.get("message_id") or str(source.get("sequence_number")), error)
-            outcomes = [InternalError("internal error while scoring this record")] * len(message.records)
-        texts = []
-        errors = 0
+            for index in range(len(message.records)):
+                yield result_message(source, message.id, index, None, error=model), True
+            return
         identity = model.identity()
-        for index, outcome in enumerate(outcomes):
+        outcomes = self.service.score_each(model, message.records, time_left_ms, first=first)
+        index = 0
+        while index < len(message.records):
+            try:
+                outcome = next(outcomes)
+            except StopIteration:
+                break
+            except Exception as error:  # a bug: answered, never retried, so that it cannot block a queue or shard
+                self.log.exception(str(source.get("message_id") or source.get("sequence_number")), error)
+                for later in range(index, len(message.records)):
+                    yield result_message(source, message.id, later, identity,
+                                         error=InternalError("internal error while scoring this record")), True
+                return
             if isinstance(outcome, ServiceError):
                 if outcome.transient:
+                    outcomes.close()
                     raise _Transient(outcome.message)
-                errors += 1
-                texts.append(result_message(source, message.id, index, identity, error=outcome))
+                yield result_message(source, message.id, index, identity, error=outcome), True
             else:
-                texts.append(result_message(source, message.id, index, identity, prediction=outcome))
-        return texts, (len(texts), len(texts) - errors, errors)
+                yield result_message(source, message.id, index, identity, prediction=outcome), False
+            index += 1
+
+
+def _as_envelope_error(error: ServiceError) -> ServiceError:
+    """A model error as a message's: it is the envelope's ``model`` field, not a route's ``name``."""
+    if error.field == "name":
+        error = copy.copy(error)
+        error.field = MODEL
+    return error
 
 
 def timed(clock: Callable[[], float] = time.monotonic) -> Callable[[], float]:

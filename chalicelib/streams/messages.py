@@ -61,7 +61,7 @@ def read_message(body: bytes, max_bytes: int, max_records: int) -> Message:
 def _envelope(value: dict, max_records: int) -> Message:
     unknown = sorted(key for key in value if key not in ENVELOPE_KEYS)
     if unknown:
-        raise InvalidRequest(f"unknown field {shown(unknown[0])} in the envelope; expected fields: "
+        raise InvalidRequest(f"unknown field {unknown[0][:60]!r} in the envelope; expected fields: "
                              f"{', '.join(ENVELOPE_KEYS)}", field=unknown[0][:60])
     if RECORD in value and RECORDS in value:
         raise InvalidRequest(f"an envelope has either {RECORD!r} (one record) or {RECORDS!r} (a list), "

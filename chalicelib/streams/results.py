@@ -1,15 +1,18 @@
 """Results out: one JSON message per scored record on the results queue, sent ten to a call.
 
 A result is ``{"id", "index", "source", "model", "prediction" | "error"}`` (README, "Scoring queues and
-streams"). Every result fits one SQS message: one that would not is replaced by its ``response_too_large``
-error. :class:`ResultsQueue` sends them with SendMessageBatch (at most ten entries and
-``MESSAGE_LIMIT_BYTES`` a call), retries the entries SQS turned down, and tells the caller which
-*owners* (the source messages) could not have all their results sent, so that exactly those are retried.
+streams"), written in ASCII (JSON escapes the rest), so that SQS, which refuses some characters, takes any
+result. Every result fits one SQS message: one that would not is replaced by its ``response_too_large`` error,
+and so is one the queue refuses for good (a queue whose maximum message size is set lower, say).
+
+:class:`ResultsQueue` sends them with SendMessageBatch (at most ten entries and ``MESSAGE_LIMIT_BYTES`` a call),
+retries what failed for a reason that may pass while the invocation has time for it, and tells the caller
+which *owners* (the source messages) could not have all their results sent, so that exactly those are retried.
 """
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,6 +25,9 @@ MESSAGE_LIMIT_BYTES = 256 * 1024
 BATCH_ENTRIES = 10
 ATTEMPTS = 3
 _BACKOFF_SECONDS = (0.05, 0.2)
+# A retry is only started with this much of the invocation left: one call may take the client's connect and
+# read timeouts (wiring's _SQS_CONFIG) before it fails.
+RETRY_NEEDS_MS = 7500
 
 
 def result_message(source: Dict[str, Any], message_id: Any, index: Optional[int],
@@ -33,12 +39,24 @@ def result_message(source: Dict[str, Any], message_id: Any, index: Optional[int]
         result["prediction"] = prediction
     else:
         result["error"] = error.to_body()["error"]
-    text = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
-    if error is None and len(text.encode("utf-8")) > MESSAGE_LIMIT_BYTES:
+    try:
+        text = json.dumps(result, separators=(",", ":"))
+    except MemoryError:
+        text = ""
+    # An error always fits: its message, the id and the source are all bounded.
+    if error is None and (not text or len(text) > MESSAGE_LIMIT_BYTES):
         too_large = ResponseTooLarge(f"the prediction is over the {MESSAGE_LIMIT_BYTES // 1024} KiB that one "
                                      f"results-queue message can hold")
         return result_message(source, message_id, index, model, error=too_large)
     return text
+
+
+def refused_result(text: str, reason: str) -> str:
+    """What replaces a result the results queue refuses for good: the same result with that error instead."""
+    result = json.loads(text)
+    error = ResponseTooLarge(f"the results queue refused this result ({reason[:120]}); it could not be sent")
+    return result_message(result.get("source"), result.get("id"), result.get("index"), result.get("model"),
+                          error=error)
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,7 @@ class Outgoing:
 
     owner: int
     body: str
+    refused: bool = False  # already the replacement of a refused result
 
 
 class ResultsUnavailable(Exception):
@@ -67,7 +86,8 @@ class ResultsQueue:
         self._url = queue if queue and queue.startswith(("https://", "http://")) else None
         self._sleep = sleep
 
-    def send(self, outgoing: Sequence[Outgoing]) -> Tuple[Set[int], Optional[str]]:
+    def send(self, outgoing: Sequence[Outgoing],
+             time_left_ms: Callable[[], Optional[float]] = lambda: None) -> Tuple[Set[int], Optional[str]]:
         """Send the results in order; return the owners whose results were not all sent, and why (else None).
 
         The first call that fails stops the sending: every result after it counts as not sent too (what
@@ -75,18 +95,22 @@ class ResultsQueue:
         """
         batches = _batches(outgoing)
         for position, batch in enumerate(batches):
-            unsent, why = self._send_batch(batch)
+            unsent, why = self._send_batch(batch, time_left_ms)
             if unsent:
                 failed = {entry.owner for entry in unsent}
                 failed.update(entry.owner for later in batches[position + 1:] for entry in later)
                 return failed, why
         return set(), None
 
-    def _send_batch(self, batch: List[Outgoing]) -> Tuple[List[Outgoing], Optional[str]]:
+    def _send_batch(self, batch: List[Outgoing],
+                    time_left_ms: Callable[[], Optional[float]]) -> Tuple[List[Outgoing], Optional[str]]:
         pending = dict(enumerate(batch))
         why: Optional[str] = None
         for attempt in range(ATTEMPTS):
             if attempt:
+                left = time_left_ms()
+                if left is not None and left < RETRY_NEEDS_MS:
+                    break
                 self._sleep(_BACKOFF_SECONDS[min(attempt, len(_BACKOFF_SECONDS)) - 1])
             try:
                 client, url = self._target()
@@ -94,16 +118,39 @@ class ResultsQueue:
                     {"Id": str(key), "MessageBody": entry.body} for key, entry in pending.items()])
             except ResultsUnavailable as error:
                 return list(pending.values()), str(error)
-            except (BotoCoreError, ClientError) as error:
+            except ClientError as error:
+                why = f"the results queue did not take the results: {_reason(error)}"
+                if not _sender_fault(error):
+                    continue
+                if len(pending) == 1:  # this one result is refused for good
+                    refused = _replace_refused(pending, {key: _reason(error) for key in pending})
+                    if refused:
+                        return refused, why
+                    continue
+                # One entry may spoil the call: send them one by one, to find it.
+                return self._send_one_by_one(list(pending.values()), time_left_ms)
+            except BotoCoreError as error:
                 why = f"the results queue did not take the results: {_reason(error)}"
                 continue
-            refused = answer.get("Failed") or []
-            if not refused:
-                return [], None
             sent = {int(entry["Id"]) for entry in answer.get("Successful") or []}
+            refusals = {int(entry["Id"]): f"{entry.get('Code', 'refused')}: {entry.get('Message', '')}"
+                        for entry in answer.get("Failed") or [] if entry.get("SenderFault")}
             pending = {key: entry for key, entry in pending.items() if key not in sent}
-            why = f"the results queue refused {len(refused)} results: {refused[0].get('Code', 'unknown')}"
+            if not pending:
+                return [], None
+            why = f"the results queue refused {len(pending)} results"
+            unrecoverable = _replace_refused(pending, refusals)
+            if unrecoverable:
+                return unrecoverable, why
         return list(pending.values()), why
+
+    def _send_one_by_one(self, entries: List[Outgoing],
+                         time_left_ms: Callable[[], Optional[float]]) -> Tuple[List[Outgoing], Optional[str]]:
+        for position, entry in enumerate(entries):
+            unsent, why = self._send_batch([entry], time_left_ms)
+            if unsent:
+                return unsent + entries[position + 1:], why
+        return [], None
 
     def _target(self) -> Tuple[Any, str]:
         if not self._queue:
@@ -119,12 +166,26 @@ class ResultsQueue:
         return self._client, str(self._url)
 
 
+def _replace_refused(pending: Dict[int, Outgoing], refusals: Dict[int, str]) -> List[Outgoing]:
+    """Put, in place of each result refused for good, its error; return those that were already such errors."""
+    unrecoverable = []
+    for key, reason in refusals.items():
+        entry = pending.get(key)
+        if entry is None:
+            continue
+        if entry.refused:
+            unrecoverable.append(entry)
+        else:
+            pending[key] = replace(entry, body=refused_result(entry.body, reason), refused=True)
+    return unrecoverable
+
+
 def _batches(outgoing: Sequence[Outgoing]) -> List[List[Outgoing]]:
     batches: List[List[Outgoing]] = []
     current: List[Outgoing] = []
     size = 0
     for entry in outgoing:
-        length = len(entry.body.encode("utf-8"))
+        length = len(entry.body)  # ASCII: characters are bytes
         if current and (len(current) == BATCH_ENTRIES or size + length > MESSAGE_LIMIT_BYTES):
             batches.append(current)
             current, size = [], 0
@@ -133,6 +194,16 @@ def _batches(outgoing: Sequence[Outgoing]) -> List[List[Outgoing]]:
     if current:
         batches.append(current)
     return batches
+
+
+def _sender_fault(error: ClientError) -> bool:
+    """A refusal of what was sent (its size or content), which sending it again would not change."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    if any(name in code for name in ("NonExistentQueue", "QueueDoesNotExist", "AccessDenied", "Throttl",
+                                     "RequestThrottled", "KmsThrottled", "InvalidClientTokenId", "Signature")):
+        return False
+    return 400 <= status < 500 and status not in (403, 408, 429)
 
 
 def _reason(error: Exception) -> str:
