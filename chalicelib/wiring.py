@@ -1,7 +1,7 @@
 """Building the service from settings: the one place that makes real AWS clients."""
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 import boto3
@@ -28,7 +28,8 @@ _SQS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_atte
 class Runtime:
     settings: Settings
     service: ScoringService
-    results: ResultsQueue
+    # Where the queue and stream handlers send results; by default none (every send says RESULTS_QUEUE is unset).
+    results: ResultsQueue = field(default_factory=lambda: ResultsQueue(lambda: None, None))
     close: Callable[[], None] = lambda: None
 
 

@@ -40,12 +40,14 @@ def test_every_shape_of_message_is_answered_once_as_predict_answers_it(serve_str
     client = serve_streams()
     rows = sonar_rows(5)
     bad = {**rows[1], "V1": "0.5"}
-    iris = {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4, "petal_width_cm": 0.2}
+    iris = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
     bodies = [rows[0],
               {"id": "order-17", "record": rows[2]},
               {"id": 42, "records": [rows[3], bad, rows[4]]},
               {"id": "flowers", "model": "iris", "record": iris}]
     with client:
+        # Loaded now: a load waits within the invocation's time, which chalice.test.Client makes 3 s.
+        assert client.http.post("/models/iris/predict", body=json.dumps(iris), headers=JSON).status_code == 200
         answer = client.lambda_.invoke("score_queue", sqs_event(client, bodies)).payload
         assert answer == {"batchItemFailures": []}
         found = results()
@@ -63,7 +65,7 @@ def test_every_shape_of_message_is_answered_once_as_predict_answers_it(serve_str
     assert got["message-2", 1]["error"]["field"] == "V1" and got["message-2", 1]["model"]["name"] == "sonar_naive_bayes"
     assert got["message-0", 0]["source"] == {"type": "sqs", "queue": "pfa-serving-dev-records",
                                              "message_id": "message-0"}
-    assert got["message-3", 0]["model"]["name"] == "iris"
+    assert got["message-3", 0]["model"]["name"] == "iris" and got["message-3", 0]["prediction"] == "setosa"
 
 
 @pytest.mark.parametrize("body, code, field, words", [

@@ -28,6 +28,11 @@ def put_model(s3_client, bucket: str, name: str) -> None:
     s3_client.put_object(Bucket=bucket, Key=f"models/{name}.pfa", Body=json.dumps(HOSTILE[name]).encode())
 
 
+def loaded(name: str) -> None:
+    """Load the model now, outside the invocations a test times (a load waits within an invocation's time)."""
+    app_module.runtime.get().service.model(name)
+
+
 def context(seconds: float, name: str = "score_queue") -> LambdaContext:
     return LambdaContext(FunctionInfo(name=name, timeout_seconds=seconds, memory_mb=512, region="us-east-1"))
 
@@ -40,6 +45,7 @@ def test_records_over_the_models_time_budget_are_answered_as_predict_batch_answe
         serve_streams, results, streams_bucket, s3_client):
     put_model(s3_client, streams_bucket, "forever")
     client = serve_streams(MODEL_TIMEOUT_MS="300")
+    loaded("forever")
     event = sqs_event(client, [{"id": "loops", "model": "forever", "records": [1.0] * 6}])
     assert invoke(handle_queue_event, event, seconds=3) == {"batchItemFailures": []}
     found = results()
@@ -51,6 +57,7 @@ def test_records_over_the_models_time_budget_are_answered_as_predict_batch_answe
 def test_a_message_of_slow_records_does_not_hold_a_shard(serve_streams, results, streams_bucket, s3_client):
     put_model(s3_client, streams_bucket, "forever")
     serve_streams(MODEL_TIMEOUT_MS="300")
+    loaded("forever")
     event = kinesis_event([{"id": "loops", "model": "forever", "records": [1.0] * 6}, sonar_rows(1)[0]])
     assert invoke(handle_stream_event, event, seconds=3) == {"batchItemFailures": []}
     assert len(results()) == 7
@@ -62,6 +69,7 @@ def test_the_invocations_first_message_is_answered_even_when_it_takes_the_whole_
     not do better) and is answered; a later one is retried, with a fresh invocation's time."""
     put_model(s3_client, streams_bucket, "forever")
     client = serve_streams(MODEL_TIMEOUT_MS="60000")
+    loaded("forever")
     event = sqs_event(client, [{"id": "first", "model": "forever", "record": 1.0},
                                {"id": "second", "model": "forever", "record": 1.0}])
     answer = invoke(handle_queue_event, event, seconds=4)
