@@ -118,7 +118,8 @@ class ScoringService:
 
         When the cap, not the model's limit, runs out, the records from there on get :class:`NotScoredInTime`
         (scoring them later, with more time, can succeed) - unless this was the invocation's ``first``
-        message: it had the whole invocation, and another would not do better, so it gets ``model_timeout``.
+        message and it got to score: it had the whole invocation, and another would not do better, so the
+        record that ran out and those after it get ``model_timeout``.
         """
         deadline = self._deadline(time_left_ms())
         capped = deadline.budget_ms < self.timeout_ms
@@ -127,7 +128,8 @@ class ScoringService:
         try:
             for index, record in enumerate(records):
                 if deadline.expired:
-                    late = self._not_reached(deadline, capped and not first, index, len(records))
+                    # Not even started: nothing says that another invocation, with more time, would not do it.
+                    late = self._not_reached(deadline, capped and (not first or index == 0), index, len(records))
                     for _ in range(index, len(records)):
                         scored += not late.transient
                         codes[late.code] = codes.get(late.code, 0) + (not late.transient)

@@ -150,11 +150,15 @@ def results(aws):
 def serve_streams(streams_bucket, results):
     """A fresh container for the dev stage, reading the scratch bucket and sending to the test's results queue."""
 
-    def configure(**overrides: str) -> Client:
+    def configure(warm: bool = True, **overrides: str) -> Client:
+        """``warm``: load the default model now, as Lambda's init phase does (app.py), not within the first
+        invocation's time (which chalice.test.Client makes 3 s)."""
         settings = {"MODEL_BUCKET": streams_bucket, "MODEL_KEY": STREAMS_MODEL_KEY, "RESULTS_QUEUE": results.url,
                     "BATCH_ITEM_FAILURES": "reported",
                     "LOAD_RETRY_MIN_SECONDS": "0.2", "LOAD_RETRY_MAX_SECONDS": "0.4", **overrides}
         app_module.runtime.configure(lambda: build_runtime({**os.environ, **settings}))
+        if warm:
+            app_module.runtime.warm()
         return Client(app_module.app, stage_name="dev")
 
     yield configure

@@ -140,7 +140,7 @@ def test_without_reported_batch_item_failures_a_transient_failure_fails_the_whol
 
 
 def test_with_s3_down_a_cold_container_retries_everything_and_scores_it_once_s3_is_back(serve_streams, results, s3):
-    client = serve_streams()
+    client = serve_streams(warm=False)
     rows = sonar_rows(3)
     s3.kill()
     try:
