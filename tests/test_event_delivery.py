@@ -291,7 +291,7 @@ def test_sqs_batches_hold_at_most_batch_size_messages(aws):
 def test_an_sqs_window_gathers_across_receives_up_to_the_batch_size(aws):
     # 25 messages take three ReceiveMessage calls (10 at most each): one invocation within the window.
     handler = StandIn()
-    delivery, sqs, url = sqs_delivery(aws, handler, batch_size=25, window=60)
+    delivery, sqs, url = sqs_delivery(aws, handler, batch_size=25, window=60, visibility_timeout=90)
     send(sqs, url, [str(number) for number in range(25)])
     with delivery:
         assert delivery.wait_until_idle(WAIT)
@@ -300,7 +300,9 @@ def test_an_sqs_window_gathers_across_receives_up_to_the_batch_size(aws):
 
 def test_an_sqs_window_waits_for_more_messages_then_invokes_with_what_it_has(aws):
     handler = StandIn()
-    delivery, sqs, url = sqs_delivery(aws, handler, batch_size=3, window=60)
+    # A visibility timeout longer than the window, as AWS advises: else a message comes back while the batch it
+    # is in is still being gathered, and is in it twice.
+    delivery, sqs, url = sqs_delivery(aws, handler, batch_size=3, window=60, visibility_timeout=90)
     with delivery:
         send(sqs, url, ["first"])
         wait_for(lambda: delivery.counters.records_received == 1, what="the first message to be received")
@@ -310,7 +312,7 @@ def test_an_sqs_window_waits_for_more_messages_then_invokes_with_what_it_has(aws
     assert sorted(handler.batches[0]) == ["first", "second", "third"] and len(handler.batches) == 1
     # A short window invokes with what it has when it ends.
     handler = StandIn()
-    delivery, sqs, url = sqs_delivery(aws, handler, batch_size=10, window=1)
+    delivery, sqs, url = sqs_delivery(aws, handler, batch_size=10, window=1, visibility_timeout=30)
     send(sqs, url, ["a", "b"])
     with delivery:
         assert delivery.wait_until_idle(WAIT)

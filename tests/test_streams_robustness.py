@@ -15,6 +15,7 @@ import boto3
 from streams_support import kinesis_event, sonar_rows, sqs_event
 
 import app as app_module
+from chalicelib.errors import ModelNotReady
 from chalicelib.streams.handlers import handle_queue_event, handle_stream_event
 from chalicelib.telemetry import RequestLog, ServiceMetrics
 from devtools.event_delivery import FunctionInfo, LambdaContext, delivery_for
@@ -28,9 +29,17 @@ def put_model(s3_client, bucket: str, name: str) -> None:
     s3_client.put_object(Bucket=bucket, Key=f"models/{name}.pfa", Body=json.dumps(HOSTILE[name]).encode())
 
 
-def loaded(name: str) -> None:
-    """Load the model now, outside the invocations a test times (a load waits within an invocation's time)."""
-    app_module.runtime.get().service.model(name)
+def loaded(name: str, timeout: float = 120) -> None:
+    """Load the model now, outside the invocations a test times (a load waits within an invocation's time, and
+    a wait here within MODEL_TIMEOUT_MS: it is asked again until the load is done)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            app_module.runtime.get().service.model(name)
+            return
+        except ModelNotReady:
+            assert time.monotonic() < deadline, f"model {name} did not load"
+            time.sleep(0.1)
 
 
 def context(seconds: float, name: str = "score_queue") -> LambdaContext:
