@@ -11,8 +11,6 @@ interpreter exit. S3 stays on the local SeaweedFS server (devtools/local_s3.py):
 from __future__ import annotations
 
 import atexit
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +23,8 @@ from typing import IO, Any
 
 import boto3
 from botocore.client import BaseClient
+
+from devtools.local_s3 import kill_group
 
 HOST = "127.0.0.1"
 SERVICES = ("sqs", "kinesis", "dynamodb")
@@ -103,11 +103,7 @@ class LocalAws:
         """SIGKILL the server now, as a crash would."""
         process, self._process = self._process, None
         if process is not None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
+            kill_group(process)
         if self._output is not None:
             self._output.close()
             self._output = None

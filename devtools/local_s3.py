@@ -41,6 +41,15 @@ CONFLICTING_CLIENT_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOK
                           "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 
 
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a server started in its own process group, the whole group, and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 class LocalS3Error(RuntimeError):
     """The local S3 server could not be started; the message includes the tail of its log."""
 
@@ -162,11 +171,7 @@ class LocalS3:
         """SIGKILL the server now, as a crash would (socket files stay); restart() recovers."""
         process, self._process = self._process, None
         if process is not None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
+            kill_group(process)
         if self._output is not None:
             self._output.close()
             self._output = None

@@ -80,15 +80,20 @@ class LocalS3File:
 
     def owner_is_running(self) -> bool:
         """False when the file names a process that no longer exists (a `make run` that was killed)."""
-        if self.pid is None:
-            return True
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        return writer_is_running(self.pid)
+
+
+def writer_is_running(pid: Optional[int]) -> bool:
+    """False when a `.local/` file names the process that wrote it and that process no longer exists."""
+    if pid is None:
         return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def remove_local_s3_file(path: Path, pid: int) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, Mapping, Optional
@@ -21,7 +20,7 @@ from typing import Any, Dict, Iterator, Mapping, Optional
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
 from .errors import PfactlError
-from .s3_target import find_local_file
+from .s3_target import find_local_file, writer_is_running
 
 LOCAL_STREAMS_FILE = Path(".local") / "streams.json"
 FROM_LOCAL_FILE = ""  # what argparse stores for --queue / --stream given without a value
@@ -74,15 +73,7 @@ class LocalStreamsFile:
 
     def owner_is_running(self) -> bool:
         """False when the file names a process that no longer exists (a `make run` that was killed)."""
-        if self.pid is None:
-            return True
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return writer_is_running(self.pid)
 
 
 def _part(data: Dict[str, Any], section: str, key: str) -> Any:
