@@ -5,6 +5,10 @@ import os
 from chalice import Chalice
 
 from chalicelib import web
+from chalicelib.jobs import handlers as jobs
+from chalicelib.jobs import http as jobs_http
+from chalicelib.jobs.settings import jobs_queue
+from chalicelib.page import page as web_page
 from chalicelib.settings import api_key_required, is_cli_mode, is_lambda
 from chalicelib.streams import handlers as streams
 from chalicelib.streams.event_sources import EventSources
@@ -19,6 +23,7 @@ runtime = LazyRuntime(lambda: build_runtime(os.environ, metrics=metrics))
 # Read at deploy time: the Chalice CLI imports this file with the stage's environment.
 KEY_REQUIRED = api_key_required(os.environ)
 SOURCES = EventSources.from_mapping(os.environ)
+JOBS_QUEUE = jobs_queue(os.environ)
 
 if is_lambda(os.environ) and not is_cli_mode(os.environ):
     # Load during Lambda's init phase: a provisioned-concurrency or SnapStart container is then ready
@@ -67,6 +72,23 @@ def predict_batch_named(name):
     return web.predict_batch(app.current_request, runtime.get(), name)
 
 
+# Files of records as jobs: create one, upload straight to S3, read its state and results.
+@app.route("/jobs", methods=["POST"], api_key_required=KEY_REQUIRED)
+def create_job():
+    return jobs_http.create_job(app.current_request, runtime.get())
+
+
+@app.route("/jobs/{job_id}", methods=["GET"], content_types=["*/*"], api_key_required=KEY_REQUIRED)
+def job_status(job_id):
+    return jobs_http.job_status(app.current_request, runtime.get(), job_id)
+
+
+# The web page: open, like /health; its own calls to the API send the key when the stage requires one.
+@app.route("/", methods=["GET"], content_types=["*/*"])
+def page():
+    return web_page()
+
+
 @app.route("/health", methods=["GET"], content_types=["*/*"])
 def health():
     return web.health(runtime.get)
@@ -83,3 +105,14 @@ def score_queue(event):
                        maximum_batching_window_in_seconds=SOURCES.stream_window_seconds)
 def score_stream(event):
     return streams.handle_stream_event(event.to_dict(), event.context, runtime.get, log, metrics)
+
+
+# Jobs: the upload's S3 notification starts a job; its chunks come back through JOBS_QUEUE, one per invocation.
+@app.lambda_function(name="start_job")
+def start_job(event, context):
+    return jobs.handle_upload_event(event, context, runtime.get, log, metrics)
+
+
+@app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
+def score_chunk(event):
+    return jobs.handle_chunk_event(event.to_dict(), event.context, runtime.get, log, metrics)

@@ -153,6 +153,14 @@ class ModelLoader:
             return self._model
         raise self._not_available()
 
+    def load_version(self, version_id: str) -> LoadedModel:
+        """One stored version, compiled on its own and not swapped in (a job scores every row with the version
+        it started with); :class:`ModelLoadError` when it cannot serve."""
+        stored, fetch_ms = self._fetch(version_id=version_id)
+        if stored is None:  # only a conditional GET answers nothing
+            raise ModelLoadError(f"{self.location} has no version {version_id}")
+        return self._build(stored, fetch_ms)
+
     def remember_failure(self, failure: "FailureState") -> None:
         """Start from a failure this model's earlier loader had (see :meth:`failure`)."""
         self._last_error, self._failures, self._next_attempt = failure

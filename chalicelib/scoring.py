@@ -110,6 +110,10 @@ class ScoringService:
         """The model that ``predict`` would use now (raises what it would raise)."""
         return self._registry.get(name, self._deadline(time_left_ms))
 
+    def model_version(self, name: str, version_id: str) -> LoadedModel:
+        """One stored version of a model, compiled on its own (not swapped in); ModelLoadError if it cannot serve."""
+        return self._registry.loader(name).load_version(version_id)
+
     def score_each(self, model: LoadedModel, records: List[Any], time_left_ms: Callable[[], Optional[float]],
                    first: bool = True) -> Generator[Union[Any, ServiceError], None, None]:
         """Each record's prediction or its error, in order, as ``predict_batch`` answers them: the records

@@ -43,7 +43,7 @@ class _Unexpected(ChaliceUnhandledError):
     """Carries an unexpected exception out of a view to :func:`around_request`."""
 
 
-def _guarded(view: Callable[..., Response]) -> Callable[..., Response]:
+def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
@@ -55,7 +55,7 @@ def _guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-@_guarded
+@guarded
 def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
     _check_name(name)
     record = read_json(request.raw_body, runtime.settings.max_body_bytes)
@@ -63,7 +63,7 @@ def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> R
     return _ok(body, model)
 
 
-@_guarded
+@guarded
 def predict_batch(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
     _check_name(name)
     body = read_json(request.raw_body, runtime.settings.max_batch_body_bytes, what='{"records": [...]}')
@@ -71,18 +71,18 @@ def predict_batch(request: Request, runtime: Runtime, name: Optional[str] = None
     return _ok(result, model)
 
 
-@_guarded
+@guarded
 def describe_model(runtime: Runtime, name: Optional[str] = None) -> Response:
     body, model = runtime.service.describe(name)
     return _ok(body, model)
 
 
-@_guarded
+@guarded
 def list_models(runtime: Runtime) -> Response:
     return Response(body=runtime.service.list_models(), status_code=200, headers={"Content-Type": JSON})
 
 
-@_guarded
+@guarded
 def health(get_runtime: Callable[[], Runtime]) -> Response:
     try:
         status = get_runtime().service.health()

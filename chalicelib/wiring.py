@@ -8,6 +8,12 @@ import boto3
 from botocore.config import Config
 
 from .errors import ModelNotReady
+from .jobs.files import JobFiles
+from .jobs.planning import Planner
+from .jobs.queue import ChunkQueue
+from .jobs.service import JobService
+from .jobs.settings import JobSettings
+from .jobs.store import JobStore
 from .limits.memory import MB, apply_budget
 from .model_loader import Background, EventSink, ModelLoader, in_thread
 from .model_registry import ModelRegistry
@@ -21,6 +27,8 @@ from .telemetry.metrics import NAMESPACE_VARIABLE
 # Fail fast: a slow S3 must not eat a request's whole time budget; nor a slow results queue a batch's.
 _S3_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
 # The results queue's client does not retry by itself: ResultsQueue retries, while the invocation has time.
+# Jobs' tables and files: fail fast too, with a few retries (every write there is conditional, so safe to redo).
+_JOBS_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
 _SQS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1, "mode": "standard"})
 
 
@@ -30,12 +38,16 @@ class Runtime:
     service: ScoringService
     # Where the queue and stream handlers send results; by default none (every send says RESULTS_QUEUE is unset).
     results: ResultsQueue = field(default_factory=lambda: ResultsQueue(lambda: None, None))
+    # Files of records as jobs; None until JOBS_BUCKET and JOBS_TABLE are set (``jobs_off`` names the missing one).
+    jobs: Optional[JobService] = None
+    jobs_off: Optional[str] = None
     close: Callable[[], None] = lambda: None
 
 
 def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
                   background: Background = in_thread, on_event: Optional[EventSink] = None,
-                  metrics: Optional[ServiceMetrics] = None, sqs_client: Optional[Any] = None) -> Runtime:
+                  metrics: Optional[ServiceMetrics] = None, sqs_client: Optional[Any] = None,
+                  dynamodb_client: Optional[Any] = None) -> Runtime:
     settings = Settings.from_mapping(environ)
     apply_budget(settings.memory_limit_mb * MB if settings.memory_limit_mb else None)
     client = s3_client if s3_client is not None else boto3.client("s3", config=_S3_CONFIG)
@@ -61,7 +73,23 @@ def build_runtime(environ: Mapping[str, str], s3_client: Optional[Any] = None,
                              memory_limit_mb=settings.memory_limit_mb, metrics=metrics)
     results = ResultsQueue(lambda: sqs_client if sqs_client is not None else boto3.client("sqs", config=_SQS_CONFIG),
                            settings.results_queue)
-    return Runtime(settings, service, results, close=registry.close)
+    job_settings = JobSettings.from_mapping(environ)
+    jobs = None
+    if job_settings.missing is None:
+        assert job_settings.bucket is not None and job_settings.table is not None
+        db = dynamodb_client if dynamodb_client is not None else boto3.client("dynamodb", config=_JOBS_CONFIG)
+        jobs_s3 = s3_client if s3_client is not None else boto3.client("s3", config=_JOBS_CONFIG)
+        planner = Planner(max_row_bytes=settings.max_body_bytes, chunk_rows=job_settings.chunk_rows,
+                          max_chunks=job_settings.max_chunks, chunk_seconds=job_settings.chunk_seconds,
+                          timeout_ms=settings.model_timeout_ms)
+        jobs = JobService(
+            job_settings, JobStore(db, job_settings.table),
+            JobFiles(jobs_s3, job_settings.bucket, job_settings.max_bytes, job_settings.upload_seconds,
+                     job_settings.link_seconds),
+            ChunkQueue(lambda: sqs_client if sqs_client is not None else boto3.client("sqs", config=_JOBS_CONFIG),
+                       job_settings.queue),
+            service, planner, log_event)
+    return Runtime(settings, service, results, jobs=jobs, jobs_off=job_settings.missing, close=registry.close)
 
 
 class LazyRuntime:

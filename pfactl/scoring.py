@@ -21,7 +21,7 @@ from chalicelib.request_body import read_json
 from chalicelib.served_model import ServedModel
 from chalicelib.settings import Settings
 
-from .csv_rows import row_converter
+from .csv_rows import renamed_features, row_converter
 from .errors import PfactlError
 from .input_files import DATA, empty
 from .progress import Progress
@@ -31,7 +31,6 @@ _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jso
 # The largest record /predict accepts; a longer JSON line gets the same payload_too_large error.
 MAX_RECORD_BYTES = Settings(model_bucket="-", model_key="-").max_body_bytes
 _BOM = b"\xef\xbb\xbf"
-RENAMED_FEATURES = "renamed_features"
 
 csv.field_size_limit(MAX_RECORD_BYTES)
 
@@ -150,17 +149,6 @@ def _jsonl_records(lines: InputLines, name: str) -> Iterator[Any]:
             yield type(error)(error.message.replace("request body", "line", 1), field=error.field)
     if not rows:
         raise empty(name, DATA["jsonl"])
-
-
-def renamed_features(metadata: Dict[str, str]) -> Dict[str, str]:
-    """pfactl's exporter records original feature name -> field name in ``metadata.renamed_features``."""
-    try:
-        renames = json.loads(metadata.get(RENAMED_FEATURES) or "{}")
-    except ValueError:
-        return {}
-    if not isinstance(renames, dict):
-        return {}
-    return {str(column): field for column, field in renames.items() if isinstance(field, str)}
 
 
 def _csv_records(lines: InputLines, served: ServedModel, warn: Callable[[str], None], name: str) -> Iterator[Any]:

@@ -15,7 +15,7 @@ from chalicelib.errors import InvalidModelName
 from chalicelib.model_names import check_model_name, model_key
 from chalicelib.served_model import ServedModel
 
-from .csv_rows import RowConverter, row_converter
+from .csv_rows import RowConverter, renamed_features, row_converter
 from .envelopes import ConverterFactory, Row, RowReader, envelopes
 from .errors import PfactlError
 from .input_files import display_name, open_data
@@ -24,7 +24,7 @@ from .model_bucket import ModelBucket
 from .progress import Progress
 from .results_drain import DrainCounts, ResultsDrain
 from .s3_target import default_model_key, resolve_target
-from .scoring import input_format, renamed_features
+from .scoring import input_format
 from .stream_senders import Destination, KinesisStream, Sender, SqsQueue
 from .streams_target import QUEUE, RECORDS, RESULTS, Target, resolve_queue, resolve_stream
 
