@@ -8,6 +8,7 @@ import json
 import os
 import random
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -132,3 +133,227 @@ def test_a_csv_job_gives_one_line_per_row_in_order_each_equal_to_predict(jobs, s
     assert done["notes"] == ["ignoring CSV column(s) not in the model's input: Class"]
     errors = read_lines(s3_client, jobs.bucket, layout.errors_key(created["id"]))
     assert [line["row"] for line in errors] == [index + 1 for index in bad]
+
+
+def _run(jobs, client, created: dict, data: bytes, filename: str = "records.csv") -> dict:
+    assert post_upload(created["upload"], data, filename).status_code == 204
+    jobs.start(created["id"])
+    with jobs.chunks():
+        return wait_for(lambda: (s := _status(client, created["id"]))["state"] in ("succeeded", "failed") and s)
+
+
+def test_a_json_lines_job_answers_each_line_as_predict_does(jobs, s3_client):
+    client = jobs.configure()
+    header, rows = sonar_rows()
+    records = [{name: float(value) for name, value in zip(header[:60], row[:60], strict=True)} for row in rows]
+    lines = [json.dumps(record) for record in records]
+    lines[3] = '{"V1": 0.1'  # not JSON
+    lines[10] = json.dumps({**records[10], "V2": "high"})  # not a number
+    lines[20] = ""  # empty
+    created = _create(client, "jsonl", model="sonar_naive_bayes")
+    done = _run(jobs, client, created, ("\n".join(lines) + "\n").encode(), "records.jsonl")
+    assert done["state"] == "succeeded" and done["rows"]["total"] == len(rows) == 208
+    got = read_lines(s3_client, jobs.bucket, layout.results_key(created["id"]))
+    assert [line["row"] for line in got] == list(range(1, 209))
+    expected = _expected(client, [json.loads(line) if index not in (3, 20) else None
+                                  for index, line in enumerate(lines)])
+    for index, line in enumerate(got):
+        if index in (3, 20):
+            assert line["error"]["code"] == "malformed_json", line
+        else:
+            assert {k: v for k, v in line.items() if k != "row"} == expected[index]
+    assert got[10]["error"]["field"] == "V2"
+    assert done["rows"]["failed"] == 3
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"\x1f\x8b\x08\x00rest", "gzip-compressed"),
+    (b"a,b,c\n1,2,3\n", "the CSV header does not fit model 'sonar_naive_bayes'"),
+    (b"\xff\xfeV1,V2\n", "not UTF-8"),
+])
+def test_a_file_that_is_not_what_it_claims_fails_the_job_with_its_reason(jobs, data, reason):
+    client = jobs.configure()
+    created = _create(client)
+    done = _run(jobs, client, created, data)
+    assert done["state"] == "failed" and reason in done["reason"], done
+    assert done["results_url"] is None
+
+
+def test_a_json_lines_job_whose_rows_are_not_json_fails(jobs):
+    client = jobs.configure()
+    header, rows = sonar_rows()
+    created = _create(client, "jsonl")
+    done = _run(jobs, client, created, csv_bytes(header, rows[:30]))
+    assert done["state"] == "failed" and "not JSON lines" in done["reason"], done
+
+
+def test_a_header_only_csv_succeeds_with_no_rows(jobs, s3_client):
+    client = jobs.configure()
+    header, _ = sonar_rows()
+    created = _create(client)
+    done = _run(jobs, client, created, csv_bytes(header, []))
+    assert done["state"] == "succeeded" and done["rows"]["total"] == 0
+    assert read_lines(s3_client, jobs.bucket, layout.results_key(created["id"])) == []
+
+
+def test_the_upload_cannot_exceed_the_size_bound(jobs):
+    client = jobs.configure(JOB_MAX_BYTES="1000")
+    created = _create(client)
+    assert created["upload"]["max_bytes"] == 1000
+    answer = post_upload(created["upload"], b"x" * 1001)
+    assert answer.status_code == 400 and "EntityTooLarge" in answer.text
+    assert _status(client, created["id"])["state"] == "waiting_for_upload"
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ({}, 400, "format"),
+    ({"format": "xlsx"}, 400, "format"),
+    ({"format": "csv", "model": "no_such_model"}, 404, "model"),
+    ({"format": "csv", "model": "../x"}, 400, "model"),
+    ({"format": "csv", "colour": "red"}, 400, "colour"),
+    ([], 400, None),
+])
+def test_a_bad_job_request_is_answered_with_what_was_expected(jobs, body, status, field):
+    client = jobs.configure()
+    answer = client.http.post("/jobs", body=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert answer.status_code == status, answer.body
+    error = json.loads(answer.body)["error"]
+    assert error.get("field") == field
+    assert "Traceback" not in error["message"] and "Exception" not in error["message"]
+
+
+def test_an_unknown_job_is_not_found(jobs):
+    client = jobs.configure()
+    for job_id in ("0" * 32, "not-a-job", "A" * 32):
+        answer = client.http.get(f"/jobs/{job_id}")
+        assert answer.status_code == 404
+        assert json.loads(answer.body)["error"]["code"] == "job_not_found"
+
+
+def test_jobs_off_answer_503_naming_the_setting(jobs):
+    client = jobs.configure(JOBS_TABLE="")
+    answer = client.http.post("/jobs", body='{"format": "csv"}', headers={"Content-Type": "application/json"})
+    assert answer.status_code == 503 and "JOBS_TABLE" in json.loads(answer.body)["error"]["message"]
+
+
+def test_an_upload_that_never_comes_fails_the_job_once_its_link_expires(jobs):
+    client = jobs.configure(JOB_UPLOAD_SECONDS="1")
+    created = _create(client)
+    done = wait_for(lambda: (s := _status(client, created["id"]))["state"] == "failed" and s, timeout=10)
+    assert "no file was uploaded" in done["reason"]
+
+
+class _FailOnce:
+    """A boto3 client that fails one call the first time ``when(operation, kwargs)`` holds, then behaves."""
+
+    def __init__(self, client, when) -> None:
+        self._client = client
+        self._when = when
+        self.failed = 0
+
+    def __getattr__(self, operation):
+        call = getattr(self._client, operation)
+        if not callable(call):
+            return call
+
+        def wrapped(*args, **kwargs):
+            if not self.failed and self._when(operation, kwargs):
+                self.failed += 1
+                if operation == "update_item":  # the part is written; the chunk dies before it is counted
+                    raise RuntimeError("the invocation died here")
+                from botocore.exceptions import EndpointConnectionError
+                raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+            return call(*args, **kwargs)
+        return wrapped
+
+
+def _configure_with(jobs, **clients) -> Client:
+    app_module.runtime.configure(lambda: build_runtime({**os.environ, **jobs.env}, **clients))
+    app_module.runtime.warm()
+    return Client(app_module.app, stage_name="dev")
+
+
+@pytest.mark.parametrize("failure", ["part write", "count"])
+def test_a_chunked_job_with_a_chunk_that_fails_once_is_still_exact(jobs, s3_client, failure):
+    jobs.configure(JOB_CHUNK_ROWS="400")
+    if failure == "part write":
+        s3 = _FailOnce(boto3.client("s3"), lambda op, kw: op == "put_object" and kw.get("Key", "").endswith(
+            "/parts/00002.jsonl"))
+        client = _configure_with(jobs, s3_client=s3)
+    else:
+        db = _FailOnce(boto3.client("dynamodb"), lambda op, kw: op == "update_item" and "#c3" in json.dumps(kw))
+        client = _configure_with(jobs, dynamodb_client=db)
+    wrapper = s3 if failure == "part write" else db
+    header, lines, records = _sonar_job_rows(3000, 0.03, seed=11)
+    created = _create(client)
+    done = _run(jobs, client, created, csv_bytes(header, lines))
+    assert wrapper.failed == 1
+    assert done["state"] == "succeeded", done
+    assert done["chunks"] == {"total": 8, "done": 8}
+    got = read_lines(s3_client, jobs.bucket, layout.results_key(created["id"]))
+    assert [line["row"] for line in got] == list(range(1, 3001))
+    expected = iter(_expected(client, [record for record in records if record is not None]))
+    for line, record in zip(got, records, strict=True):
+        if record is None:
+            assert line["error"]["code"] == "invalid_input"
+        else:
+            assert {k: v for k, v in line.items() if k != "row"} == next(expected)
+    bad = sum(record is None for record in records)
+    assert done["rows"] == {"total": 3000, "done": 3000, "scored": 3000 - bad, "failed": bad}
+
+
+def test_the_same_upload_event_twice_scores_once(jobs, s3_client, aws):
+    client = jobs.configure(JOB_CHUNK_ROWS="50")
+    header, rows = sonar_rows()
+    created = _create(client)
+    assert post_upload(created["upload"], csv_bytes(header, rows)).status_code == 204
+    event = s3_event(s3_client, jobs.bucket, layout.input_key(created["id"]))
+    context = LambdaContext(START)
+    assert app_module.start_job(event, context)["outcomes"] == ["running"]
+    assert app_module.start_job(event, context)["outcomes"] == ["already running"]
+    sqs = aws.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=jobs.env["JOBS_QUEUE"],
+                                          AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "5"  # 208 rows in chunks of 50: sent once
+    with jobs.chunks():
+        done = wait_for(lambda: (s := _status(client, created["id"]))["state"] in ("succeeded", "failed") and s)
+    assert done["state"] == "succeeded" and done["rows"]["done"] == 208
+    assert app_module.start_job(event, context)["outcomes"] == ["already succeeded"]
+    got = read_lines(s3_client, jobs.bucket, layout.results_key(created["id"]))
+    assert [line["row"] for line in got] == list(range(1, 209))
+
+
+def test_a_chunk_message_delivered_twice_is_counted_once(jobs, s3_client, aws):
+    client = jobs.configure(JOB_CHUNK_ROWS="100")
+    header, rows = sonar_rows()
+    created = _create(client)
+    assert post_upload(created["upload"], csv_bytes(header, rows)).status_code == 204
+    jobs.start(created["id"])
+    sqs = aws.client("sqs")
+    messages = []
+    while len(messages) < 3:
+        messages += sqs.receive_message(QueueUrl=jobs.env["JOBS_QUEUE"], MaxNumberOfMessages=10,
+                                        VisibilityTimeout=60).get("Messages", [])
+    first = sorted(messages, key=lambda message: json.loads(message["Body"])["chunk"])
+    runtime = app_module.runtime.get()
+    assert runtime.jobs is not None
+    outcomes = [runtime.jobs.on_chunk(json.loads(message["Body"]), 1, lambda: 300_000.0)
+                for message in first + first]
+    assert outcomes == ["scored", "scored", "succeeded", "job closed", "job closed", "job closed"]
+    done = _status(client, created["id"])
+    assert done["rows"] == {"total": 208, "done": 208, "scored": 208, "failed": 0}
+    assert len(read_lines(s3_client, jobs.bucket, layout.results_key(created["id"]))) == 208
+
+
+def test_a_chunk_that_keeps_failing_fails_the_job_with_its_reason(jobs, aws):
+    client = jobs.configure(JOB_CHUNK_ROWS="100", JOB_CHUNK_ATTEMPTS="2")
+    header, rows = sonar_rows()
+    created = _create(client)
+    assert post_upload(created["upload"], csv_bytes(header, rows)).status_code == 204
+    jobs.start(created["id"])
+    runtime = app_module.runtime.get()
+    assert runtime.jobs is not None
+    message = {"job": created["id"], "chunk": 0, "first_row": 1, "rows": 100, "start": 0, "end": 10}
+    assert runtime.jobs.on_chunk(message, 3, lambda: 300_000.0) == "failed"
+    done = _status(client, created["id"])
+    assert done["state"] == "failed" and "rows 1 to 100 could not be scored after 2 attempts" in done["reason"]

@@ -21,6 +21,8 @@ READ_BLOCK = 1024 * 1024
 FILE_FIELD = "file"
 _CHANGED = ("PreconditionFailed", "412")
 _MISSING = ("NoSuchKey", "404", "NotFound")
+# Without s3:ListBucket (the functions have none on the jobs bucket), S3 answers a missing key with 403.
+_DENIED = ("AccessDenied", "403")
 
 
 class FilesUnavailable(ServiceError):
@@ -96,6 +98,8 @@ class JobFiles:
             finally:
                 body.close()
         except ClientError as error:
+            if _code(error) == "InvalidRange":  # starts at (or after) the end of the file: no bytes
+                return
             _raise_gone(error, key)
             raise FilesUnavailable(f"cannot read the upload now ({_code(error)})") from None
         except BotoCoreError as error:
@@ -212,6 +216,9 @@ def _raise_gone(error: ClientError, key: str) -> None:
                         "started with; create a new job for the new file") from None
     if code in _MISSING:
         raise InputGone("the uploaded file is no longer in the bucket") from None
+    if code in _DENIED:
+        raise InputGone("the uploaded file cannot be read: it was deleted, or this function may not read it") \
+            from None
 
 
 def _code(error: Exception) -> str:

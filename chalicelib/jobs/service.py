@@ -73,7 +73,10 @@ class JobService:
 
     def create(self, body: Any, status_url: Callable[[str], str]) -> Dict[str, Any]:
         fmt, name = _job_request(body)
-        model = self._scoring.model(name)
+        try:
+            model = self._scoring.model(name)
+        except ModelNotFound as error:
+            raise ModelNotFound(error.message, field="model") from None
         now = self._now()
         job_id = layout.new_job_id()
         upload = self._files.upload_form(layout.input_key(job_id), now)
