@@ -2,10 +2,13 @@
 
 Contract: `python -m devtools.package --stage dev` writes `deployment.zip` and `sam.json` to
 <project>/build/package/<stage>/ (replaced at each run; build/ is ignored by git), or to `--out DIR`, which must
-be new or empty. `chalice package` refuses to run without an AWS region although it calls no AWS API; when none
+be new or empty. `sam.json` has the fragments of devtools/stream_template.py (queues and stream) and
+devtools/jobs_template.py (the jobs bucket, table and chunk queue) merged in; they are kept beside it as
+`merge-template.json`. `chalice package` refuses to run without an AWS region although it calls no AWS API; when none
 is configured (AWS_REGION, AWS_DEFAULT_REGION or the profile's config), it gets DEFAULT_REGION. The template does
 not depend on it: CloudFormation fills in the region where it is deployed. No credentials are needed. Exit code
-is chalice's; 1 with a one-line message if the output folder cannot be used.
+is chalice's; 1 with a one-line message if the output folder or the stage's settings cannot be used, or if
+the packaged template lacks a resource a fragment merges into.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 
-from devtools.stream_template import check_merged, merge_template
+from devtools import jobs_template, stream_template
+from devtools.chalice_stage import ChaliceStageError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_ROOT = PROJECT_DIR / "build" / "package"
@@ -45,6 +50,23 @@ def packaging_environment(env: Mapping[str, str], region: str | None) -> tuple[d
 
 
 MERGE_FILE = "merge-template.json"
+FRAGMENTS = (stream_template, jobs_template)
+
+
+def merge_fragments(stage: str) -> dict[str, Any]:
+    """The fragments' resources in one template; two fragments may not both write the same logical id."""
+    resources: dict[str, Any] = {}
+    for fragment in FRAGMENTS:
+        for logical_id, resource in fragment.merge_template(stage)["Resources"].items():
+            if logical_id in resources:
+                raise ValueError(f"{fragment.__name__} and another fragment both merge into {logical_id}")
+            resources[logical_id] = resource
+    return {"Resources": resources}
+
+
+def check_merged(template: dict[str, Any]) -> list[str]:
+    """What any fragment finds wrong with the packaged template (nothing: an empty list)."""
+    return [problem for fragment in FRAGMENTS for problem in fragment.check_merged(template)]
 
 
 def chalice_package_command(stage: str, out_dir: Path, merge: Path | None = None) -> list[str]:
@@ -76,12 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         print(f"package: {error}", file=sys.stderr)
         return 1
+    try:
+        fragment = merge_fragments(args.stage)
+    except (ValueError, ChaliceStageError) as error:  # SettingsError is a ValueError
+        print(f"package: {error}", file=sys.stderr)
+        return 1
     env, note = packaging_environment(os.environ, configured_region())
     if note:
         print(f"package: {note}", flush=True)
     # chalice package wants an empty folder: the fragment is written beside it, then kept with the package.
     merge = out_dir.parent / f".{out_dir.name}-{MERGE_FILE}"
-    merge.write_text(json.dumps(merge_template(args.stage), indent=2) + "\n")
+    merge.write_text(json.dumps(fragment, indent=2) + "\n")
     try:
         command = chalice_package_command(args.stage, out_dir, merge)
         code = subprocess.run(command, cwd=PROJECT_DIR, env=env).returncode

@@ -120,9 +120,22 @@ def test_the_model_description_shows_each_thing_once():
     assert described["metadata"]["source"].startswith("R 4.2")
 
 
+MODEL_ACTIONS = {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions",
+                 "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+# The HTTP function's part of jobs (tests/test_jobs_packaging.py checks them against the jobs code and resources).
+JOBS_API_ACTIONS = {"s3:PutObject", "s3:GetObject", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}
+
+
+def service_source(project_dir):
+    """The service's code but jobs', whose calls tests/test_jobs_packaging.py checks against its own policies."""
+    jobs = project_dir / "chalicelib" / "jobs"
+    return "\n".join(path.read_text() for path in (project_dir / "chalicelib").rglob("*.py")
+                     if jobs not in path.parents)
+
+
 def test_the_function_may_do_only_what_it_does(project_dir):
-    """Least privilege: the policies grant the S3 calls the service makes, and its logs, nothing else."""
-    source = "\n".join(path.read_text() for path in (project_dir / "chalicelib").rglob("*.py"))
+    """Least privilege: the policies grant the S3 calls the service makes, its logs, and its part of jobs."""
+    source = service_source(project_dir)
     calls = {call for call in ("get_object", "list_objects_v2", "list_object_versions", "head_object", "put_object",
                                "delete_object", "copy_object") if f".{call}(" in source}
     # GetObject with a VersionId (falling back to the last good version) needs s3:GetObjectVersion.
@@ -133,19 +146,17 @@ def test_the_function_may_do_only_what_it_does(project_dir):
         for statement in policy["Statement"]:
             listed = statement["Action"]
             actions |= {listed} if isinstance(listed, str) else set(listed)
-        assert actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions",
-                           "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+        assert actions == MODEL_ACTIONS | JOBS_API_ACTIONS
 
 
 def test_the_queue_and_stream_functions_may_also_send_results_and_read_their_source(project_dir):
     """The SQS calls the code makes are sending results (and finding the queue by name); reading the queue or
     the stream is Lambda's event source mapping's, under the function's role. tests/test_packaging.py checks
     the resources each statement names."""
-    source = "\n".join(path.read_text() for path in (project_dir / "chalicelib").rglob("*.py"))
+    source = service_source(project_dir)
     calls = {call for call in ("send_message", "send_message_batch", "get_queue_url", "receive_message",
                                "delete_message", "put_record", "put_records") if f".{call}(" in source}
     assert calls == {"send_message_batch", "get_queue_url"}
-    http = json.loads((project_dir / ".chalice" / "policy-dev.json").read_text())["Statement"]
     reads = {"queue": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                        "sqs:GetQueueAttributes"},
              "stream": {"kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
@@ -157,9 +168,8 @@ def test_the_queue_and_stream_functions_may_also_send_results_and_read_their_sou
             for statement in policy["Statement"]:
                 listed = statement["Action"]
                 actions |= {listed} if isinstance(listed, str) else set(listed)
-            model_actions = {action for statement in http for action in statement["Action"]}
             # (The stream function's role also lets its mapping note dropped records on the dead-letter queue.)
-            assert actions == model_actions | {"sqs:SendMessage", "sqs:GetQueueUrl"} | read
+            assert actions == MODEL_ACTIONS | {"sqs:SendMessage", "sqs:GetQueueUrl"} | read
 
 
 def test_a_new_container_serves_the_last_good_version_when_the_latest_is_broken(serve, s3_client, scratch_bucket):

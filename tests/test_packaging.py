@@ -2,19 +2,17 @@
 stage, on a machine with no AWS region or credentials configured, offline apart from the package index."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
+from packaging_support import build_package, granted
 
-PROJECT = Path(__file__).parent.parent
 MB = 1024 * 1024
 MODEL_ROUTES = {("/predict", "post"), ("/predict/batch", "post"), ("/model", "get"), ("/models", "get"),
                 ("/models/{name}", "get"), ("/models/{name}/predict", "post"), ("/models/{name}/predict/batch", "post")}
+JOB_ROUTES = {("/jobs", "post"), ("/jobs/{job_id}", "get")}
+OPEN_ROUTES = {("/", "get"), ("/health", "get")}
 RUNTIME = "python3.12"
 # Amazon Linux 2023, under Lambda's python3.12, has glibc 2.34: a manylinux wheel may need at most that.
 RUNTIME_GLIBC = (2, 34)
@@ -24,11 +22,7 @@ ELF_MACHINE_X86_64 = 62
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def package(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"package-{request.param}")
-    # A fresh machine: no region, no profile, no credentials.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-    result = subprocess.run([sys.executable, "-m", "devtools.package", "--stage", request.param, "--out", str(out)],
-                            cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
+    result = build_package(request.param, out)  # a fresh machine: no region, no profile, no credentials
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "no AWS region configured" in result.stdout
     return request.param, out
@@ -51,13 +45,18 @@ def test_the_bundle_holds_the_engine_and_the_app_within_lambda_limits(package):
     assert unzipped < 250 * MB
 
 
-def test_prod_requires_an_api_key_on_the_model_routes_and_dev_is_open(package):
+def test_prod_requires_an_api_key_on_the_model_and_job_routes_and_dev_is_open(package):
     stage, out = package
     template = json.loads((out / "sam.json").read_text())
     api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
-    secured = {(path, method) for path, methods in api["paths"].items()
-               for method, operation in methods.items() if operation.get("security")}
-    assert secured == (MODEL_ROUTES if stage == "prod" else set())
+    routes = {(path, method): operation for path, methods in api["paths"].items()
+              for method, operation in methods.items() if method != "options"}
+    secured = {route for route, operation in routes.items() if operation.get("security")}
+    assert secured == (MODEL_ROUTES | JOB_ROUTES if stage == "prod" else set())
+    assert set(routes) == MODEL_ROUTES | JOB_ROUTES | OPEN_ROUTES  # the page and /health stay open on prod too
+    if stage == "prod":
+        assert all(routes[route]["security"] == [{"api_key": []}] for route in secured)
+        assert api["securityDefinitions"]["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
     function = template["Resources"]["APIHandler"]["Properties"]
     assert function["Environment"]["Variables"]["MODEL_BUCKET"] == f"pfa-models-{stage}"
 
@@ -170,8 +169,20 @@ def test_each_function_may_touch_only_its_own_stages_bucket_queues_and_stream(pa
     records, results = f"arn:aws:sqs:*:*:pfa-serving-{stage}-records", f"arn:aws:sqs:*:*:pfa-serving-{stage}-results"
     stream = f"arn:aws:kinesis:*:*:stream/pfa-serving-{stage}-records"
     send = {("sqs:SendMessage", results), ("sqs:GetQueueUrl", results)}
+    # Jobs (the contract in README "Jobs"): only objects under jobs/ of the stage's jobs bucket, its table and
+    # its chunk queue.
+    files, table = f"arn:aws:s3:::pfa-jobs-{stage}/jobs/*", f"arn:aws:dynamodb:*:*:table/pfa-serving-{stage}-jobs"
+    chunks = f"arn:aws:sqs:*:*:pfa-serving-{stage}-chunks"
+    track = {("dynamodb:GetItem", table), ("dynamodb:UpdateItem", table)}
     expected = {
-        "ApiHandlerRole": common,
+        "ApiHandlerRole": common | track | {("dynamodb:PutItem", table), ("s3:PutObject", files),
+                                            ("s3:GetObject", files)},
+        "StartJobRole": common | track | {("s3:GetObject", files), ("sqs:SendMessage", chunks),
+                                          ("sqs:GetQueueUrl", chunks)},
+        "ScoreChunkRole": common | track | {(action, files) for action in (
+            "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts")} | {(action, chunks) for action in (
+            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes")},
         "ScoreQueueRole": common | send | {(action, records) for action in (
             "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes")},
         "ScoreStreamRole": common | send | {(action, stream) for action in (
@@ -181,13 +192,6 @@ def test_each_function_may_touch_only_its_own_stages_bucket_queues_and_stream(pa
     roles = {name for name, resource in template.items() if resource["Type"] == "AWS::IAM::Role"}
     assert roles == set(expected)
     for role, allowed in expected.items():
-        (policy,) = template[role]["Properties"]["Policies"]
-        granted = set()
-        for statement in policy["PolicyDocument"]["Statement"]:
-            assert statement["Effect"] == "Allow"
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            granted |= {(action, target) for action in actions for target in targets}
-        assert granted == allowed, role
+        assert granted(template[role]) == allowed, role
     other = "prod" if stage == "dev" else "dev"
     assert f"pfa-serving-{other}" not in (out / "sam.json").read_text()
