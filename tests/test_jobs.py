@@ -357,3 +357,38 @@ def test_a_chunk_that_keeps_failing_fails_the_job_with_its_reason(jobs, aws):
     assert runtime.jobs.on_chunk(message, 3, lambda: 300_000.0) == "failed"
     done = _status(client, created["id"])
     assert done["state"] == "failed" and "rows 1 to 100 could not be scored after 2 attempts" in done["reason"]
+
+
+def test_a_chunk_that_failed_comes_back_soon_not_after_the_queues_visibility_timeout(jobs, s3_client):
+    jobs.configure()
+    slow_queue = create_jobs_resources(s3_client, jobs.bucket, visibility_timeout=600)
+    jobs.env = {**jobs.env, **slow_queue}
+    s3 = _FailOnce(boto3.client("s3"), lambda op, kw: op == "put_object" and "/parts/" in kw.get("Key", ""))
+    client = _configure_with(jobs, s3_client=s3)
+    header, rows = sonar_rows()
+    created = _create(client)
+    done = _run(jobs, client, created, csv_bytes(header, rows))  # wait_for gives up after 120 s
+    assert s3.failed == 1 and done["state"] == "succeeded" and done["rows"]["done"] == 208
+
+
+def test_a_job_is_scored_wholly_by_the_version_it_started_with(jobs, s3_client, streams_bucket):
+    client = jobs.configure(JOB_CHUNK_ROWS="100", MODEL_REFRESH_SECONDS="0.1")
+    header, rows = sonar_rows()
+    created = _create(client)
+    assert post_upload(created["upload"], csv_bytes(header, rows)).status_code == 204
+    jobs.start(created["id"])
+    started = _status(client, created["id"])
+    first_version = started["model"]["version"]
+    runtime = app_module.runtime.get()
+    expected = _expected(client, [{name: float(value) for name, value in zip(header[:60], row[:60], strict=True)}
+                                  for row in rows])
+    replacement = {"name": "sonar_naive_bayes", "input": {"type": "map", "values": ["null", "string", "double"]},
+                   "output": "string", "action": [{"string": "replaced"}]}
+    s3_client.put_object(Bucket=streams_bucket, Key=STREAMS_MODEL_KEY, Body=json.dumps(replacement).encode())
+    wait_for(lambda: runtime.service.model("sonar_naive_bayes").version != first_version, timeout=30)
+    with jobs.chunks():
+        done = wait_for(lambda: (s := _status(client, created["id"]))["state"] in ("succeeded", "failed") and s)
+    assert done["state"] == "succeeded", done
+    assert done["model"]["version"] == first_version
+    got = read_lines(s3_client, jobs.bucket, layout.results_key(created["id"]))
+    assert [{k: v for k, v in line.items() if k != "row"} for line in got] == expected

@@ -51,7 +51,12 @@ def handle_chunk_event(event: Mapping[str, Any], context: Any, runtime: Callable
             except ValueError:
                 message = None
             receives = int(record.get("attributes", {}).get("ApproximateReceiveCount") or 1)
-            outcome = jobs.on_chunk(message if isinstance(message, dict) else {}, receives, _time_left(context))
+            try:
+                outcome = jobs.on_chunk(message if isinstance(message, dict) else {}, receives, _time_left(context))
+            except Exception:  # transient (a caller's or a file's mistake fails the job instead), or a bug
+                if record.get("receiptHandle"):
+                    jobs.retry_later(str(record["receiptHandle"]), receives)
+                raise
             outcomes.append(outcome)
             log.event("job_chunk", job=(message or {}).get("job") if isinstance(message, dict) else None,
                       chunk=(message or {}).get("chunk") if isinstance(message, dict) else None, outcome=outcome,

@@ -43,6 +43,15 @@ class ChunkQueue:
             if entries:
                 raise QueueUnavailable(f"the chunk queue refused {len(entries)} of the job's chunks")
 
+    def retry_in(self, receipt_handle: str, seconds: int) -> None:
+        """Best effort: bring a failed chunk's message back in ``seconds`` rather than after the queue's whole
+        visibility timeout (six times the function's); if this fails, the timeout still brings it back."""
+        try:
+            self._sqs().change_message_visibility(QueueUrl=self._queue_url(), ReceiptHandle=receipt_handle,
+                                                  VisibilityTimeout=seconds)
+        except (BotoCoreError, ClientError, QueueUnavailable):
+            pass
+
     def _sqs(self) -> Any:
         if self._client is None:
             self._client = self._client_factory()

@@ -38,6 +38,9 @@ from .store import Change, JobStore
 WAITING, QUEUED, RUNNING, SUCCEEDED, FAILED = "waiting_for_upload", "queued", "running", "succeeded", "failed"
 # How long a planner holds a claimed job before another event may take it over (start_job's time limit).
 PLANNER_LEASE_SECONDS = 300
+# A chunk that failed for a transient reason comes back after 10 s, then 20 s, 40 s, ... at most 5 minutes.
+RETRY_FIRST_SECONDS = 10
+RETRY_MAX_SECONDS = 300
 # Of a chunk invocation's time, what is kept back to write its parts and count it.
 CHUNK_RESERVE_MS = 15_000
 _FIELDS = ("model", "format")
@@ -203,6 +206,11 @@ class JobService:
         if counted is None:
             return self._assemble_if_complete(self._store.get(job_id) or job) or "duplicate"
         return self._assemble_if_complete(counted) or "scored"
+
+    def retry_later(self, receipt_handle: str, attempt: int) -> None:
+        """After a transient failure of a chunk's ``attempt``-th delivery: when to try it again."""
+        delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** max(0, attempt - 1))
+        self._queue.retry_in(receipt_handle, delay)
 
     def _score(self, job: Dict[str, Any], chunk: Chunk, left: Callable[[], Optional[float]]) -> Optional[dict]:
         job_id = job["job_id"]
