@@ -392,3 +392,15 @@ def test_a_job_is_scored_wholly_by_the_version_it_started_with(jobs, s3_client, 
     assert done["model"]["version"] == first_version
     got = read_lines(s3_client, jobs.bucket, layout.results_key(created["id"]))
     assert [{k: v for k, v in line.items() if k != "row"} for line in got] == expected
+
+
+def test_a_file_that_cannot_be_read_through_in_time_fails_the_job_instead_of_dying(jobs, s3_client):
+    client = jobs.configure()
+    header, rows = sonar_rows()
+    created = _create(client)
+    assert post_upload(created["upload"], csv_bytes(header, rows)).status_code == 204
+    short = FunctionInfo(name="pfa-serving-dev-start_job", timeout_seconds=20, memory_mb=512, region="us-east-1")
+    event = s3_event(s3_client, jobs.bucket, layout.input_key(created["id"]))
+    assert app_module.start_job(event, LambdaContext(short))["outcomes"] == ["failed"]
+    done = _status(client, created["id"])
+    assert done["state"] == "failed" and "too large to read through in one invocation" in done["reason"]

@@ -29,7 +29,8 @@ def handle_upload_event(event: Mapping[str, Any], context: Any, runtime: Callabl
             bucket = str(s3.get("bucket", {}).get("name", ""))
             obj = s3.get("object", {})
             key = urllib.parse.unquote_plus(str(obj.get("key", "")))
-            outcome = jobs.on_upload(bucket, key, str(obj.get("eTag", "")).strip('"'), int(obj.get("size") or 0))
+            outcome = jobs.on_upload(bucket, key, str(obj.get("eTag", "")).strip('"'), int(obj.get("size") or 0),
+                                     _time_left(context))
             outcomes.append(outcome)
             log.event("job_upload", key=key, outcome=outcome, request_id=getattr(context, "aws_request_id", None),
                       duration_ms=round((time.perf_counter() - started) * 1000, 3))

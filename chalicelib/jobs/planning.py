@@ -23,6 +23,10 @@ SAMPLE_ROWS = 50
 # The sample's scoring stops after this long, however few rows it reached.
 SAMPLE_MS = 2000.0
 
+# While cutting, the time left is looked at every so many rows, and the plan given up with this much left.
+TIME_CHECK_ROWS = 10_000
+PLAN_MARGIN_MS = 30_000.0
+
 Blocks = Callable[[int, Optional[int]], Iterator[bytes]]  # (start, end) -> the file's bytes in blocks
 
 
@@ -69,8 +73,12 @@ class Planner:
             return RowReader.for_file(fmt, model, header, self.max_row_bytes), first.end if first else 0
         return RowReader.for_file(JSONL, model, None, self.max_row_bytes), 0
 
-    def plan(self, fmt: str, model: LoadedModel, blocks: Blocks, chunk_rows: Optional[int] = None) -> Plan:
-        """The job's chunks. ``chunk_rows`` is given when the job was planned before (the same cuts again)."""
+    def plan(self, fmt: str, model: LoadedModel, blocks: Blocks, chunk_rows: Optional[int] = None,
+             time_left_ms: Callable[[], Optional[float]] = lambda: None) -> Plan:
+        """The job's chunks. ``chunk_rows`` is given when the job was planned before (the same cuts again).
+
+        FileRefused when the file cannot be read through within ``time_left_ms()`` (less a margin to record the
+        plan and send the chunks): a planner that died instead would leave the job waiting for its retries."""
         reader, data_start = self.reader(fmt, model, blocks)
         sample = self._sample(reader, blocks, data_start)
         if fmt == JSONL:
@@ -81,7 +89,7 @@ class Planner:
             if plan.row_cost_ms:
                 fitting = int(self.chunk_seconds * 1000 / plan.row_cost_ms)
                 plan.chunk_rows = max(1, min(self.chunk_rows, fitting))
-        self._cut(plan, blocks, fmt)
+        self._cut(plan, blocks, fmt, time_left_ms)
         return plan
 
     def _sample(self, reader: RowReader, blocks: Blocks, data_start: int) -> List[Row]:
@@ -113,12 +121,18 @@ class Planner:
                 break
         return slowest
 
-    def _cut(self, plan: Plan, blocks: Blocks, fmt: str) -> None:
+    def _cut(self, plan: Plan, blocks: Blocks, fmt: str, time_left_ms: Callable[[], Optional[float]]) -> None:
         starts: List[tuple] = []  # (first_row, start offset) of each chunk
         rows = 0
         end = plan.data_start
         for row in split_rows(blocks(plan.data_start, None), fmt == CSV, self.max_row_bytes,
                               offset=plan.data_start):
+            if rows % TIME_CHECK_ROWS == 0:
+                left = time_left_ms()
+                if left is not None and left < PLAN_MARGIN_MS:
+                    raise FileRefused(f"the file is too large to read through in one invocation of start_job "
+                                      f"(its time ran out {row.start} bytes in, at row {rows + 1}): split it "
+                                      f"into smaller files")
             if rows % plan.chunk_rows == 0:
                 if len(starts) == self.max_chunks:  # too many: merge each pair, so chunks hold twice the rows
                     starts = starts[::2]

@@ -107,7 +107,8 @@ class JobService:
 
     # ---- the upload's event -------------------------------------------------------------------------------
 
-    def on_upload(self, bucket: str, key: str, etag: str, size: int) -> str:
+    def on_upload(self, bucket: str, key: str, etag: str, size: int,
+                  time_left_ms: Callable[[], Optional[float]] = lambda: None) -> str:
         """Start the job that ``key`` is the upload of; what happened, for the log. Raises a transient
         ServiceError for Lambda to retry the event."""
         job_id = layout.job_of_input(key)
@@ -125,7 +126,7 @@ class JobService:
         try:
             model = self._model(claimed)
             blocks = self._blocks(job_id, etag)
-            plan = self._planner.plan(claimed["format"], model, blocks, claimed.get("chunk_rows"))
+            plan = self._planner.plan(claimed["format"], model, blocks, claimed.get("chunk_rows"), time_left_ms)
         except (FileRefused, InputGone, ModelNotFound) as error:
             self._fail(job_id, _reason(error))
             return FAILED

@@ -24,8 +24,9 @@ DEV_JOBS_QUEUE = "pfa-serving-dev-chunks"
 MB = 1024 * 1024
 # A presigned POST's policy bounds the upload; S3 takes at most 5 GB in one POST.
 POST_LIMIT = 5 * 1024 * 1024 * 1024
-# S3's multipart upload has at most 10,000 parts, and a job's chunk map lives in one 400 KB DynamoDB item.
-CHUNK_LIMIT = 5000
+# S3's multipart upload has at most 10,000 parts (a join takes at most two per chunk), and a job's chunk map
+# lives in one 400 KB DynamoDB item (about 60 bytes a chunk).
+CHUNK_LIMIT = 4000
 # SigV4 presigned URLs last at most 7 days.
 LINK_LIMIT_SECONDS = 7 * 24 * 3600
 
