@@ -1,13 +1,19 @@
-"""`python -m devtools.deliver_events --stage dev`: a stage's SQS and Kinesis event source mappings, run locally.
+"""`python -m devtools.deliver_events --stage dev`: a stage's event sources (SQS and Kinesis mappings, S3
+notifications), run locally: what Lambda does to invoke the functions that are not behind the API.
 
 Contract: puts the stage's Lambda environment from .chalice/config.json in os.environ (over what it inherited,
-as `chalice local` does), and BATCH_ITEM_FAILURES=reported (the packaged template's mappings report batch item
-failures); the endpoints and credentials (AWS_ENDPOINT_URL_SQS, ..._KINESIS, ..._S3, AWS_ACCESS_KEY_ID, ...)
-are the ones its own environment gives it. Then it imports `app` and delivers, through
-devtools/event_delivery.py, to `app.score_queue` and `app.score_stream` (or the handlers named) from the queue
-and stream their decorators name, with their batch settings, until SIGTERM or SIGINT. It prints one startup
-line saying what it delivers from; the handlers write their own log lines. Exit code 1 with a one-line message
-when the app cannot be imported, a handler has no event source, or its queue or stream does not exist.
+as `chalice local` does), and BATCH_ITEM_FAILURES=reported (the packaged template's records queue and stream
+mappings report batch item failures); the endpoints and credentials (AWS_ENDPOINT_URL_SQS, ..._KINESIS, ..._S3,
+..._DYNAMODB, AWS_ACCESS_KEY_ID, ...) are the ones its own environment gives it. Then it imports `app` and
+delivers, until SIGTERM or SIGINT, to `app.score_queue`, `app.score_stream` and `app.score_chunk` (through
+devtools/event_delivery.py, from the queue or stream their decorators name, with their batch settings, reporting
+batch item failures where the packaged mapping does: not for the chunk queue) and to `app.start_job` (through
+devtools/s3_notifications.py: each upload of a job's input to the stage's JOBS_BUCKET, as the deployed bucket's
+notification invokes it; `--notify-since` (ISO 8601) says when that notification was set: uploads from then on
+are notified, even those before this process started watching), or to the handlers named. It prints one startup
+line per handler saying what it delivers from; the handlers write their own log lines. Exit code 1 with a
+one-line message when the app cannot be imported, a handler has no event source, or its queue, stream or bucket
+does not exist.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import logging
 import os
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
 import boto3
 from botocore.client import BaseClient
@@ -27,18 +35,32 @@ from botocore.exceptions import BotoCoreError, ClientError
 from devtools.chalice_stage import PROJECT_DIR, ChaliceStageError, stage_environment
 from devtools.dev_s3 import raise_on_stop_signals
 from devtools.event_delivery import EventDeliveryError, KinesisDelivery, SqsDelivery, delivery_for
+from devtools.local_jobs import START_FUNCTION, JobsNames, LocalJobsError, jobs_notification
+from devtools.s3_notifications import AWS_RETRY_DELAYS_SECONDS, S3NotificationDelivery, notification_delivery_for
 
-HANDLERS = ("score_queue", "score_stream")
+HANDLERS = ("score_queue", "score_stream", "score_chunk", START_FUNCTION)
 BATCH_ITEM_FAILURES = ("BATCH_ITEM_FAILURES", "reported")
+# As the packaged mappings have it (devtools/stream_template.py, devtools/jobs_template.py): the records queue and
+# stream report batch item failures; the chunk queue, one message per invocation, does not.
+REPORTS_BATCH_ITEM_FAILURES = {"score_queue": True, "score_stream": True, "score_chunk": False}
+Delivery = SqsDelivery | KinesisDelivery | S3NotificationDelivery
 
 
 class _Stop(Exception):
     """Raised by the signal handler so that the deliveries stop in the `finally` block."""
 
 
-def describe(name: str, delivery: SqsDelivery | KinesisDelivery) -> str:
+def describe(name: str, delivery: Delivery) -> str:
     """What one delivery delivers from, with its batch settings, for the startup line."""
     timeout = f"function timeout {delivery.function.timeout_seconds:g} s"
+    if isinstance(delivery, S3NotificationDelivery):
+        notification = delivery.notification
+        delays = " and ".join(f"{delay:g} s" for delay in delivery.retry_delays)
+        aws = " and ".join(f"{delay / 60:g} min" for delay in AWS_RETRY_DELAYS_SECONDS)
+        return (f"{name} from the notifications of S3 bucket {notification.bucket} ({', '.join(notification.events)} "
+                f"under {notification.prefix} ending in {notification.suffix}, listed every "
+                f"{delivery.poll_seconds:g} s; invoked asynchronously, {len(delivery.retry_delays)} retries after "
+                f"{delays} (AWS: {aws}), {timeout})")
     if isinstance(delivery, SqsDelivery):
         sqs = delivery.mapping
         # AWS refuses a mapping whose queue hides a message for less than the function's timeout (make run uses
@@ -70,16 +92,31 @@ def _client(service: str) -> BaseClient:
     return boto3.session.Session().client(service)  # type: ignore[call-overload,no-any-return]
 
 
+def _delivery(app_module: ModuleType, name: str, stage: str, project_dir: Path,
+              notify_since: datetime | None) -> Delivery:
+    """The delivery of the handler `name` in app.py: from its bucket's notification (start_job), else from the
+    queue or stream its decorator names."""
+    handler = getattr(app_module, name)
+    if name == START_FUNCTION:
+        notification = jobs_notification(JobsNames.from_environment(os.environ).bucket)
+        return notification_delivery_for(handler, notification, _client("s3"), stage=stage, project_dir=project_dir,
+                                         since=notify_since)
+    return delivery_for(app_module.app, handler, _client, stage=stage, project_dir=project_dir,
+                        report_batch_item_failures=REPORTS_BATCH_ITEM_FAILURES.get(name, True))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.deliver_events", description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="dev", help="the Chalice stage whose environment applies (default dev)")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="the project (default: this one)")
+    parser.add_argument("--notify-since", type=datetime.fromisoformat, default=None, metavar="ISO_TIME",
+                        help="when the bucket notifications were set (default: when this starts watching)")
     parser.add_argument("handlers", nargs="*", default=list(HANDLERS),
                         help=f"handlers in app.py to deliver to (default: {' '.join(HANDLERS)})")
     args = parser.parse_args(argv)
     _configure_logging()
     raise_on_stop_signals(_Stop)
-    deliveries: list[SqsDelivery | KinesisDelivery] = []
+    deliveries: list[Delivery] = []
     try:
         os.environ.update(stage_environment(args.stage, args.project_dir))
         os.environ[BATCH_ITEM_FAILURES[0]] = BATCH_ITEM_FAILURES[1]
@@ -87,8 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.path.insert(0, str(args.project_dir))
         app_module = importlib.import_module("app")
         for name in args.handlers:
-            delivery = delivery_for(app_module.app, getattr(app_module, name), _client, stage=args.stage,
-                                    project_dir=args.project_dir)
+            delivery = _delivery(app_module, name, args.stage, args.project_dir, args.notify_since)
             deliveries.append(delivery)
             print(f"deliver_events: delivering to {describe(name, delivery)}", flush=True)
         for delivery in deliveries:
@@ -96,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.pause()
     except _Stop:
         return 0
-    except (ChaliceStageError, EventDeliveryError, ClientError, BotoCoreError, ImportError, AttributeError) as error:
+    except (ChaliceStageError, EventDeliveryError, LocalJobsError, ClientError, BotoCoreError, ImportError,
+            AttributeError) as error:
         print(f"deliver_events: {error}", file=sys.stderr)
         return 1
     finally:

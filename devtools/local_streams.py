@@ -14,7 +14,6 @@ and `withdraw_local_streams` removes it unless a later run has replaced it, as d
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from devtools.local_aws import LocalAws
+from devtools.local_state import publish_state_file, withdraw_state_file
 
 LOCAL_STREAMS_FILE = Path(".local") / "streams.json"
 RECORDS_QUEUE = "RECORDS_QUEUE"
@@ -105,11 +105,11 @@ def create_stage_streams(aws: LocalAws, names: StreamNames, *, visibility_timeou
     sqs = aws.client("sqs")
     kinesis = aws.client("kinesis")
     try:
-        dead_letter = _queue(sqs, names.dead_letter_queue, {})
+        dead_letter = ensure_queue(sqs, names.dead_letter_queue, {})
         redrive = json.dumps({"deadLetterTargetArn": dead_letter.arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
-        records = _queue(sqs, names.records_queue,
+        records = ensure_queue(sqs, names.records_queue,
                          {"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive})
-        results = _queue(sqs, names.results_queue, {})
+        results = ensure_queue(sqs, names.results_queue, {})
         stream = _stream(kinesis, names.stream, shard_count, timeout)
     except ClientError as error:
         raise LocalStreamsError(f"cannot create the stage's queues and stream on {aws.endpoint_url}: {error}") from None
@@ -118,7 +118,8 @@ def create_stage_streams(aws: LocalAws, names: StreamNames, *, visibility_timeou
                         visibility_timeout=visibility_timeout)
 
 
-def _queue(sqs: BaseClient, name: str, attributes: dict[str, str]) -> QueueInfo:
+def ensure_queue(sqs: BaseClient, name: str, attributes: dict[str, str]) -> QueueInfo:
+    """Create queue `name` with `attributes`, or give an existing one those attributes; its URL and ARN."""
     try:
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     except ClientError as error:
@@ -152,16 +153,9 @@ def _stream(kinesis: BaseClient, name: str, shard_count: int, timeout: float) ->
 
 def publish_local_streams(streams: StageStreams, path: Path) -> None:
     """Write `path` (`.local/streams.json`) atomically, naming this process as its writer."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({**streams.to_json(), "pid": os.getpid()}, indent=2) + "\n")
-    os.replace(temporary, path)
+    publish_state_file(path, streams.to_json())
 
 
 def withdraw_local_streams(path: Path) -> None:
     """Remove `path` if this process wrote it (a later run may have replaced it)."""
-    try:
-        if json.loads(path.read_text()).get("pid") == os.getpid():
-            path.unlink()
-    except (OSError, ValueError, AttributeError):
-        pass
+    withdraw_state_file(path)

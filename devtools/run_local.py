@@ -10,6 +10,14 @@ queue), results queue and records stream there (devtools/local_streams.py), name
 <project>/.local/streams.json while it runs, and runs devtools/deliver_events.py, which calls the app's
 `score_queue` and `score_stream` as Lambda's event source mappings would; it then prints two lines that send
 Sonar row 1 to the queue and read its result (with the AWS CLI if it is on the PATH, else with this Python).
+For jobs it creates the dev stage's jobs bucket in the local S3 (CORS for the page on http://127.0.0.1:<port> and
+http://localhost:<port>), and its jobs table and chunk queue (with its dead-letter queue) in the local AWS
+(devtools/local_jobs.py), names them in <project>/.local/jobs.json while it runs, and deliver_events also calls
+`score_chunk` from the chunk queue and `start_job` for each upload of a job's input (devtools/s3_notifications.py
+stands in for the bucket's notification); it prints where to open the page that scores a file as a job. The
+names (JOBS_BUCKET, ...) are the stage's, which chalice local and deliver_events read from .chalice/config.json;
+the local endpoints (AWS_ENDPOINT_URL_S3, ..._SQS, ..._KINESIS, ..._DYNAMODB) and credentials are in both
+processes' environment.
 chalice's and the delivery's output go to the terminal and to <state folder>/run/service.log (its path is
 printed). Ctrl-C or SIGTERM stops everything it started. Exit code 1 with a one-line message if the port is
 taken or something fails to start.
@@ -33,6 +41,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -44,6 +53,16 @@ from devtools.dev_s3 import dev_model_location as dev_model_location  # tests an
 from devtools.dev_s3 import publish_local_s3 as publish_local_s3
 from devtools.dev_s3 import withdraw_local_s3 as withdraw_local_s3
 from devtools.local_aws import LocalAws, LocalAwsError
+from devtools.local_jobs import (
+    LOCAL_JOBS_FILE,
+    JobsNames,
+    LocalJobsError,
+    StageJobs,
+    create_stage_jobs,
+    local_origins,
+    publish_local_jobs,
+    withdraw_local_jobs,
+)
 from devtools.local_s3 import CONFLICTING_CLIENT_ENV, HOST, LocalS3Error, port_is_free
 from devtools.local_state import state_dir
 from devtools.local_streams import (
@@ -147,9 +166,11 @@ class LogTee:
         self._thread.join(timeout)
 
 
-def deliver_events_command(stage: str = "dev") -> list[str]:
-    """The process that delivers the stage's queue and stream to the app's handlers (devtools/deliver_events.py)."""
-    return [sys.executable, "-m", "devtools.deliver_events", "--stage", stage]
+def deliver_events_command(stage: str = "dev", notify_since: datetime | None = None) -> list[str]:
+    """The process that delivers the stage's queues, stream and bucket notifications to the app's handlers
+    (devtools/deliver_events.py); uploads from `notify_since` on (when the bucket was set up) are notified."""
+    since = ["--notify-since", notify_since.isoformat()] if notify_since is not None else []
+    return [sys.executable, "-m", "devtools.deliver_events", "--stage", stage, *since]
 
 
 def sqs_lines(streams: StageStreams, record: dict[str, float], aws_cli: bool | None = None) -> tuple[str, str]:
@@ -176,12 +197,14 @@ def sqs_lines(streams: StageStreams, record: dict[str, float], aws_cli: bool | N
 
 @dataclass(frozen=True)
 class LocalRun:
-    """What `make run` started: `chalice local`, the dev S3, and (with streams) the queues, stream and delivery."""
+    """What `make run` started: `chalice local`, the dev S3, and (with streams) the queues, stream, jobs resources
+    and delivery."""
 
     chalice: subprocess.Popen[bytes]
     s3: DevS3
     streams: StageStreams | None = None
     delivery: subprocess.Popen[bytes] | None = None
+    jobs: StageJobs | None = None
 
 
 @contextlib.contextmanager
@@ -191,11 +214,11 @@ def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = 
     """Start what `make run` serves and yield it once `chalice local` answers on `port`.
 
     S3 data lives in `data_dir` (default: the dev S3's, outside the project); `publish` writes .local/s3.json
-    for pfactl (and, with `streams`, .local/streams.json). chalice's output, and the delivery's, go to
-    `output`, or to `log_path` and this process's stdout, or by default to this process's stdout and stderr.
-    `streams` also starts the local SQS/Kinesis (its log at `aws_log_path`, default aws.log beside `log_path`,
-    else in the state folder), the dev stage's queues and stream, and the delivery process. On exit
-    everything started here is stopped.
+    for pfactl (and, with `streams`, .local/streams.json and .local/jobs.json). chalice's output, and the
+    delivery's, go to `output`, or to `log_path` and this process's stdout, or by default to this process's stdout
+    and stderr. `streams` also starts the local SQS/Kinesis/DynamoDB (its log at `aws_log_path`, default aws.log
+    beside `log_path`, else in the state folder), the dev stage's queues and stream, its jobs bucket, table and
+    chunk queue, and the delivery process. On exit everything started here is stopped.
     """
     if not port_is_free(port):
         raise RuntimeError(f"port {port} on {HOST} is already in use; stop whatever uses it or pass --port")
@@ -214,13 +237,18 @@ def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = 
             log = cleanup.enter_context(open(log_path, "ab"))
             stdout = subprocess.PIPE
             env["PYTHONUNBUFFERED"] = "1"  # each log line reaches the file and the terminal when written
-        stage_streams = None
+        stage_streams = stage_jobs = notify_since = None
         if streams:
-            stage_streams = _start_streams(s3, cleanup, publish,
-                                           aws_log_path or (log_path or default_log_path()).with_name("aws.log"), env)
+            aws = _start_aws(s3, cleanup, aws_log_path or (log_path or default_log_path()).with_name("aws.log"), env)
+            stage_streams = _create_streams(aws, cleanup, publish)
+            notify_since = datetime.now(UTC)
+            stage_jobs = _create_jobs(s3, aws, cleanup, publish, port)
         processes: list[tuple[subprocess.Popen[bytes], LogTee | None]] = []
         try:
-            for command in [chalice_command(port)] + ([deliver_events_command()] if streams else []):
+            # The bucket's notification is set once its resources exist: an upload made before deliver_events
+            # watches (the page may be opened as soon as chalice answers) is notified all the same.
+            delivery_command = deliver_events_command(notify_since=notify_since)
+            for command in [chalice_command(port)] + ([delivery_command] if streams else []):
                 process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
                                            stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
                                            start_new_session=True)
@@ -230,7 +258,7 @@ def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = 
             wait_until_serving(chalice, port, timeout=60)
             if delivery is not None and delivery.poll() is not None:
                 raise RuntimeError(f"deliver_events exited with code {delivery.returncode} (see its output above)")
-            yield LocalRun(chalice=chalice, s3=s3, streams=stage_streams, delivery=delivery)
+            yield LocalRun(chalice=chalice, s3=s3, streams=stage_streams, delivery=delivery, jobs=stage_jobs)
         finally:
             for process, _ in processes:
                 stop_process_group(process)
@@ -239,25 +267,51 @@ def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = 
                     tee.join()
 
 
-def _start_streams(s3: DevS3, cleanup: contextlib.ExitStack, publish: bool, aws_log: Path,
-                   env: dict[str, str]) -> StageStreams:
-    """Start the local SQS/Kinesis, create the dev stage's queues and stream, and add its endpoints to `env`."""
+def _start_aws(s3: DevS3, cleanup: contextlib.ExitStack, aws_log: Path, env: dict[str, str]) -> LocalAws:
+    """Start the local SQS/Kinesis/DynamoDB and add its endpoints to `env`."""
     aws = LocalAws(log_path=aws_log, region=s3.server.region, access_key=s3.server.access_key,
                    secret_key=s3.server.secret_key)
     aws.start()
     cleanup.callback(aws.stop)
-    # The shortest visibility timeout AWS accepts for a mapping is the function's timeout.
-    visibility = function_settings("dev", "score_queue", PROJECT_DIR).timeout_seconds
+    env.update(aws.client_environment())
+    print(f"local SQS, Kinesis and DynamoDB at {aws.endpoint_url} (its log: {aws_log})", flush=True)
+    return aws
+
+
+def local_visibility_timeout(function: str) -> int:
+    """The chunk or records queue's visibility timeout for `make run`: the shortest AWS accepts for a mapping, the
+    function's timeout (deployed: six times it). See devtools/local_jobs.py."""
+    return function_settings("dev", function, PROJECT_DIR).timeout_seconds
+
+
+def _create_streams(aws: LocalAws, cleanup: contextlib.ExitStack, publish: bool) -> StageStreams:
+    """Create the dev stage's queues and stream, and name them in .local/streams.json."""
     resources = create_stage_streams(aws, StreamNames.from_environment(stage_environment("dev", PROJECT_DIR)),
-                                     visibility_timeout=visibility)
+                                     visibility_timeout=local_visibility_timeout("score_queue"))
     if publish:
         path = PROJECT_DIR / LOCAL_STREAMS_FILE
         publish_local_streams(resources, path)
         cleanup.callback(withdraw_local_streams, path)
-    env.update(aws.client_environment())
-    print(f"local SQS and Kinesis at {aws.endpoint_url} (its log: {aws_log}): queues {resources.records_queue.name} "
-          f"(dead letters to {resources.dead_letter_queue.name}) and {resources.results_queue.name}, stream "
-          f"{resources.stream.name}" + (f", named in {LOCAL_STREAMS_FILE}" if publish else ""), flush=True)
+    print(f"queues {resources.records_queue.name} (dead letters to {resources.dead_letter_queue.name}) and "
+          f"{resources.results_queue.name}, stream {resources.stream.name}"
+          + (f", named in {LOCAL_STREAMS_FILE}" if publish else ""), flush=True)
+    return resources
+
+
+def _create_jobs(s3: DevS3, aws: LocalAws, cleanup: contextlib.ExitStack, publish: bool, port: int) -> StageJobs:
+    """Create the dev stage's jobs bucket (CORS for the page on `port`), table and chunk queue, and name them in
+    .local/jobs.json."""
+    names = JobsNames.from_environment(stage_environment("dev", PROJECT_DIR))
+    resources = create_stage_jobs(s3.server, aws, names, origins=local_origins(port),
+                                  visibility_timeout=local_visibility_timeout("score_chunk"))
+    if publish:
+        path = PROJECT_DIR / LOCAL_JOBS_FILE
+        publish_local_jobs(resources, path)
+        cleanup.callback(withdraw_local_jobs, path)
+    print(f"jobs: bucket {resources.bucket.name} (CORS for {' and '.join(resources.bucket.cors_origins)}), table "
+          f"{resources.table.name}, queue {resources.queue.name} (visibility timeout {resources.visibility_timeout} s, "
+          f"dead letters to {resources.dead_letter_queue.name})"
+          + (f", named in {LOCAL_JOBS_FILE}" if publish else ""), flush=True)
     return resources
 
 
@@ -295,6 +349,8 @@ def serve(port: int, s3_port: int | None) -> int:
             send, read = sqs_lines(run.streams, sonar_row())
             print(f"Send the same record to the records queue, then read its result from the results queue:\n\n"
                   f"{send}\n{read}\n", flush=True)
+        if run.jobs is not None:
+            print(f"To score a file of records as a job, open the page at http://{HOST}:{port}/\n", flush=True)
         return _wait_for_exit(run)
 
 
@@ -311,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     except _Stop:
         print("stopped", file=sys.stderr)
         return 0
-    except (RuntimeError, LocalS3Error, LocalAwsError, LocalStreamsError, OSError, ClientError) as error:
+    except (RuntimeError, LocalS3Error, LocalAwsError, LocalStreamsError, LocalJobsError, OSError,
+            ClientError) as error:
         print(f"run_local: {error}", file=sys.stderr)
         return 1
 

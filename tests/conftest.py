@@ -23,6 +23,7 @@ from chalice.test import Client  # noqa: E402
 import app as app_module  # noqa: E402
 from chalicelib.wiring import build_runtime  # noqa: E402
 from devtools.local_aws import LocalAws  # noqa: E402
+from devtools.local_jobs import JobsNames, StageJobs, create_stage_jobs, local_origins  # noqa: E402
 from devtools.local_s3 import CONFLICTING_CLIENT_ENV, LocalS3, create_bucket  # noqa: E402
 from devtools.run_local import dev_model_location  # noqa: E402
 
@@ -163,3 +164,19 @@ def serve_streams(streams_bucket, results):
 
     yield configure
     app_module.runtime.configure(lambda: build_runtime(os.environ))
+
+
+# ----- jobs: a jobs bucket, table and chunk queue of the test's own (devtools/local_jobs.py) ----------------------
+
+JOBS_PAGE_PORT = 8000
+
+
+@pytest.fixture
+def jobs_resources(s3: LocalS3, aws: LocalAws) -> StageJobs:
+    """The stage's jobs resources, as `make run` creates them but with unique names, for this test only: the bucket
+    (CORS for a page on http://127.0.0.1:8000 or http://localhost:8000), the table, the chunk queue (visibility
+    timeout 2 s: a failed chunk is back within seconds) and its dead-letter queue. `environment()` gives the app's
+    JOBS_BUCKET, JOBS_TABLE and JOBS_QUEUE for them (e.g. as serve_streams overrides)."""
+    tag = uuid.uuid4().hex[:12]
+    names = JobsNames(bucket=f"jobs-{tag}", table=f"jobs-{tag}", queue=f"chunks-{tag}")
+    return create_stage_jobs(s3, aws, names, origins=local_origins(JOBS_PAGE_PORT), visibility_timeout=2)
