@@ -70,6 +70,9 @@ cost: venv
 
 # Lint and types, then every test: what CI runs.
 test: check
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || echo "make test: no browser found \
+	(Debian's chromium and chromium-driver), so the web page's browser tests are skipped; to run them: \
+	apt-get install chromium chromium-driver"
 	$(PY) -m pytest
 
 check: venv
