@@ -14,6 +14,7 @@ from chalice.test import Client
 
 import app as app_module
 from chalicelib.jobs import layout
+from chalicelib.jobs.store import Change
 from chalicelib.wiring import build_runtime
 from devtools.event_delivery import FunctionInfo, LambdaContext, delivery_for
 from tests.jobs_support import create_jobs_resources, csv_bytes, post_upload, read_lines, s3_event, sonar_rows, wait_for
@@ -404,3 +405,13 @@ def test_a_file_that_cannot_be_read_through_in_time_fails_the_job_instead_of_dyi
     assert app_module.start_job(event, LambdaContext(short))["outcomes"] == ["failed"]
     done = _status(client, created["id"])
     assert done["state"] == "failed" and "too large to read through in one invocation" in done["reason"]
+
+
+def test_an_expired_job_is_not_found_even_before_its_item_is_deleted(jobs):
+    client = jobs.configure()
+    created = _create(client)
+    runtime = app_module.runtime.get()
+    assert runtime.jobs is not None
+    runtime.jobs._store.update(created["id"], Change(set={"expires_at": 1}))
+    answer = client.http.get(f"/jobs/{created['id']}")
+    assert answer.status_code == 404 and json.loads(answer.body)["error"]["code"] == "job_not_found"

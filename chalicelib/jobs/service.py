@@ -93,7 +93,8 @@ class JobService:
 
     def status(self, job_id: str) -> Dict[str, Any]:
         job = self._store.get(job_id) if layout.is_job_id(job_id) else None
-        if job is None:
+        # DynamoDB deletes an expired item within a day or two, not at once; the bucket's rule its files.
+        if job is None or int(job.get("expires_at") or 0) < self._clock():
             raise JobNotFound(f"no job {shown(job_id)}: it never existed, or it expired", field="job_id")
         now = self._now()
         if job["state"] == WAITING and iso(now) > job["upload_expires_at"]:
