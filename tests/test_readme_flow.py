@@ -80,3 +80,22 @@ def test_the_walkthrough_works_as_written(project_copy, make_run):
     assert len(scores) == 208 and all("prediction" in json.loads(line) for line in scores)
     listing = json.loads(result.stdout.splitlines()[-1])
     assert {"sonar", "sonar_naive_bayes"} <= {model["name"] for model in listing["models"]}
+
+
+JOBS_SECTION = "## Scoring files as jobs"
+
+
+def test_the_jobs_example_works_as_written(project_copy, make_run):
+    """The README's job: a file uploaded with the presigned form, followed to the end, its results read."""
+    port, env = make_run
+    readme = (PROJECT / "README.md").read_text()
+    section = readme[readme.index(JOBS_SECTION):]
+    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=project_copy, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert "upload: 204" in lines
+    assert "succeeded {'total': 208, 'done': 208, 'scored': 208, 'failed': 0} " in lines, result.stdout
+    # R's predict() on Sonar rows 1 to 3 (models/sonar_naive_bayes.r_predictions.csv).
+    assert lines[-3:] == ['{"row":1,"prediction":"R"}', '{"row":2,"prediction":"M"}', '{"row":3,"prediction":"M"}']
