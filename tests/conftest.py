@@ -21,11 +21,19 @@ if str(PROJECT_DIR) not in sys.path:
 from chalice.test import Client  # noqa: E402
 
 import app as app_module  # noqa: E402
+from chalicelib.jobs import layout  # noqa: E402
 from chalicelib.wiring import build_runtime  # noqa: E402
+from devtools.event_delivery import LambdaContext, delivery_for  # noqa: E402
 from devtools.local_aws import LocalAws  # noqa: E402
 from devtools.local_jobs import JobsNames, StageJobs, create_stage_jobs, local_origins  # noqa: E402
 from devtools.local_s3 import CONFLICTING_CLIENT_ENV, LocalS3, create_bucket  # noqa: E402
 from devtools.run_local import dev_model_location  # noqa: E402
+from tests.jobs_support import (  # noqa: E402
+    SCORE_CHUNK_FUNCTION,
+    START_JOB_FUNCTION,
+    create_jobs_resources,
+    s3_event,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Local S3: a real SeaweedFS server on 127.0.0.1 for the whole session (devtools/local_s3.py).
@@ -180,3 +188,35 @@ def jobs_resources(s3: LocalS3, aws: LocalAws) -> StageJobs:
     tag = uuid.uuid4().hex[:12]
     names = JobsNames(bucket=f"jobs-{tag}", table=f"jobs-{tag}", queue=f"chunks-{tag}")
     return create_stage_jobs(s3, aws, names, origins=local_origins(JOBS_PAGE_PORT), visibility_timeout=2)
+
+
+@pytest.fixture
+def jobs(aws, s3_client, streams_bucket, scratch_bucket):
+    """A container for the dev stage with jobs on: models and job files in the scratch bucket, a jobs table and
+    chunk queue of the test's own. ``configure(**overrides)`` builds (and warms) the container and returns its
+    test client; ``start(job_id)`` delivers the upload's S3 event to start_job; ``with chunks():`` delivers the
+    chunk queue to score_chunk meanwhile."""
+    settings = {"MODEL_BUCKET": streams_bucket, "MODEL_KEY": STREAMS_MODEL_KEY,
+                "LOAD_RETRY_MIN_SECONDS": "0.2", "LOAD_RETRY_MAX_SECONDS": "0.4",
+                **create_jobs_resources(s3_client, scratch_bucket)}
+
+    class Jobs:
+        bucket = scratch_bucket
+        env = settings
+
+        def configure(self, **overrides: str) -> Client:
+            self.env = {**settings, **overrides}
+            app_module.runtime.configure(lambda: build_runtime({**os.environ, **self.env}))
+            app_module.runtime.warm()
+            return Client(app_module.app, stage_name="dev")
+
+        def start(self, job_id: str) -> dict:
+            event = s3_event(s3_client, scratch_bucket, layout.input_key(job_id))
+            return app_module.start_job(event, LambdaContext(START_JOB_FUNCTION))
+
+        def chunks(self):
+            return delivery_for(app_module.app, app_module.score_chunk, aws.client, source=self.env["JOBS_QUEUE"],
+                                function=SCORE_CHUNK_FUNCTION, poll_wait_seconds=1)
+
+    yield Jobs()
+    app_module.runtime.configure(lambda: build_runtime(os.environ))

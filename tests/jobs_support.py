@@ -14,8 +14,15 @@ from typing import Any, Callable
 import boto3
 import requests
 
+from devtools.event_delivery import FunctionInfo
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SONAR_CSV = PROJECT_DIR / "tests" / "data" / "sonar.csv"
+# The jobs' functions as deployed (their time limits are what the handlers plan with).
+START_JOB_FUNCTION = FunctionInfo(name="pfa-serving-dev-start_job", timeout_seconds=300, memory_mb=512,
+                                  region="us-east-1")
+SCORE_CHUNK_FUNCTION = FunctionInfo(name="pfa-serving-dev-score_chunk", timeout_seconds=300, memory_mb=512,
+                                    region="us-east-1")
 
 
 def create_jobs_resources(s3_client: Any, bucket: str, visibility_timeout: int = 2) -> dict[str, str]:

@@ -16,41 +16,19 @@ import app as app_module
 from chalicelib.jobs import layout
 from chalicelib.jobs.store import Change
 from chalicelib.wiring import build_runtime
-from devtools.event_delivery import FunctionInfo, LambdaContext, delivery_for
-from tests.jobs_support import create_jobs_resources, csv_bytes, post_upload, read_lines, s3_event, sonar_rows, wait_for
+from devtools.event_delivery import FunctionInfo, LambdaContext
+from tests.jobs_support import (
+    START_JOB_FUNCTION,
+    create_jobs_resources,
+    csv_bytes,
+    post_upload,
+    read_lines,
+    s3_event,
+    sonar_rows,
+    wait_for,
+)
 
 STREAMS_MODEL_KEY = "models/sonar_naive_bayes.pfa"
-FUNCTION = FunctionInfo(name="pfa-serving-dev-score_chunk", timeout_seconds=300, memory_mb=512, region="us-east-1")
-START = FunctionInfo(name="pfa-serving-dev-start_job", timeout_seconds=300, memory_mb=512, region="us-east-1")
-
-
-@pytest.fixture
-def jobs(aws, s3_client, streams_bucket, scratch_bucket):
-    """A container for the dev stage with jobs on: models and job files in the scratch bucket."""
-    settings = {"MODEL_BUCKET": streams_bucket, "MODEL_KEY": STREAMS_MODEL_KEY,
-                "LOAD_RETRY_MIN_SECONDS": "0.2", "LOAD_RETRY_MAX_SECONDS": "0.4",
-                **create_jobs_resources(s3_client, scratch_bucket)}
-
-    class Jobs:
-        bucket = scratch_bucket
-        env = settings
-
-        def configure(self, **overrides: str) -> Client:
-            self.env = {**settings, **overrides}
-            app_module.runtime.configure(lambda: build_runtime({**os.environ, **self.env}))
-            app_module.runtime.warm()
-            return Client(app_module.app, stage_name="dev")
-
-        def start(self, job_id: str) -> dict:
-            event = s3_event(s3_client, scratch_bucket, layout.input_key(job_id))
-            return app_module.start_job(event, LambdaContext(START))
-
-        def chunks(self):
-            return delivery_for(app_module.app, app_module.score_chunk, aws.client, source=self.env["JOBS_QUEUE"],
-                                function=FUNCTION, poll_wait_seconds=1)
-
-    yield Jobs()
-    app_module.runtime.configure(lambda: build_runtime(os.environ))
 
 
 def _create(client: Client, fmt: str = "csv", **body) -> dict:
@@ -309,7 +287,7 @@ def test_the_same_upload_event_twice_scores_once(jobs, s3_client, aws):
     created = _create(client)
     assert post_upload(created["upload"], csv_bytes(header, rows)).status_code == 204
     event = s3_event(s3_client, jobs.bucket, layout.input_key(created["id"]))
-    context = LambdaContext(START)
+    context = LambdaContext(START_JOB_FUNCTION)
     assert app_module.start_job(event, context)["outcomes"] == ["running"]
     assert app_module.start_job(event, context)["outcomes"] == ["already running"]
     sqs = aws.client("sqs")
