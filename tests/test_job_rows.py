@@ -11,14 +11,15 @@ import pytest
 
 from chalicelib.jobs.rows import split_rows
 
-CELLS = ["a", '"x,y"', '"multi\nline"', '"q""uote"', "1.5", "", '"\r\n"']
+CELLS = ["a", '"x,y"', '"multi\nline"', '"q""uote"', "1.5", "", '"\r\n"', '12" pipe', 'a"b"c', '"x"y', '""', '""""',
+         ' "z"']
 
 
 def _blocks(data: bytes, size: int) -> list[bytes]:
     return [data[index:index + size] for index in range(0, len(data), size)]
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(200))
 def test_csv_rows_split_as_the_csv_module_reads_them(seed):
     rng = random.Random(seed)
     rows = [",".join(rng.choice(CELLS) for _ in range(3)) for _ in range(rng.randint(0, 12))]
@@ -49,3 +50,9 @@ def test_a_quote_never_closed_makes_the_rest_of_the_file_one_dropped_row():
     data = b'a,b\n"open,1\n2,3\n4,5\n'
     got = list(split_rows(_blocks(data, 3), True, 8))
     assert [(row.data, row.start, row.end) for row in got] == [(b"a,b", 0, 4), (None, 4, len(data))]
+
+
+def test_a_quote_inside_an_unquoted_cell_is_a_plain_character():
+    data = b"1,note\n2,12\" pipe\n3,note\n4,\"a \"\" b\"\n"
+    got = list(split_rows(_blocks(data, 5), True, 100))
+    assert [row.data for row in got] == [b"1,note", b'2,12" pipe', b"3,note", b'4,"a "" b"']

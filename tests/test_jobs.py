@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 
 import boto3
 import pytest
@@ -256,8 +257,7 @@ def _configure_with(jobs, **clients) -> Client:
 def test_a_chunked_job_with_a_chunk_that_fails_once_is_still_exact(jobs, s3_client, failure):
     jobs.configure(JOB_CHUNK_ROWS="400")
     if failure == "part write":
-        s3 = _FailOnce(boto3.client("s3"), lambda op, kw: op == "put_object" and kw.get("Key", "").endswith(
-            "/parts/00002.jsonl"))
+        s3 = _FailOnce(boto3.client("s3"), lambda op, kw: op == "put_object" and "/parts/00002-" in kw.get("Key", ""))
         client = _configure_with(jobs, s3_client=s3)
     else:
         db = _FailOnce(boto3.client("dynamodb"), lambda op, kw: op == "update_item" and "#c3" in json.dumps(kw))
@@ -393,3 +393,32 @@ def test_an_expired_job_is_not_found_even_before_its_item_is_deleted(jobs):
     runtime.jobs._store.update(created["id"], Change(set={"expires_at": 1}))
     answer = client.http.get(f"/jobs/{created['id']}")
     assert answer.status_code == 404 and json.loads(answer.body)["error"]["code"] == "job_not_found"
+
+
+def test_a_start_that_fails_for_a_moment_is_started_by_lambdas_retry_of_the_event(jobs, s3_client):
+    jobs.configure()
+    sqs = _FailOnce(boto3.client("sqs"), lambda op, kw: op == "send_message_batch")
+    client = _configure_with(jobs, sqs_client=sqs)
+    header, rows = sonar_rows()
+    created = _create(client)
+    assert post_upload(created["upload"], csv_bytes(header, rows)).status_code == 204
+    event = s3_event(s3_client, jobs.bucket, layout.input_key(created["id"]))
+    with pytest.raises(Exception, match="cannot send the job's chunks"):
+        app_module.start_job(event, LambdaContext(START_JOB_FUNCTION))
+    assert sqs.failed == 1
+    # The failed planner gave its lease back: Lambda's retry, a minute later, starts the job.
+    assert app_module.start_job(event, LambdaContext(START_JOB_FUNCTION))["outcomes"] == ["running"]
+    with jobs.chunks():
+        done = wait_for(lambda: (s := _status(client, created["id"]))["state"] in ("succeeded", "failed") and s)
+    assert done["state"] == "succeeded" and done["rows"]["done"] == 208
+
+
+def test_an_upload_that_arrived_before_its_link_expired_is_not_failed_while_its_event_is_on_the_way(jobs):
+    client = jobs.configure(JOB_UPLOAD_SECONDS="1")
+    header, rows = sonar_rows()
+    created = _create(client)
+    assert post_upload(created["upload"], csv_bytes(header, rows[:5])).status_code == 204
+    time.sleep(2.2)
+    assert _status(client, created["id"])["state"] == "waiting_for_upload"
+    jobs.start(created["id"])
+    assert _status(client, created["id"])["state"] == "running"

@@ -84,6 +84,17 @@ class JobFiles:
         except BotoCoreError as error:
             raise FilesUnavailable(f"cannot read the upload now ({_code(error)})") from None
 
+    def exists(self, key: str) -> bool:
+        """Whether an object is at ``key`` (a missing key may answer 403 where the role cannot list the bucket);
+        when S3 cannot say, True: nothing is failed on a guess."""
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as error:
+            return _code(error) not in _MISSING + _DENIED
+        except BotoCoreError:
+            return True
+
     def blocks(self, key: str, etag: str, start: int = 0, end: Optional[int] = None) -> Iterator[bytes]:
         """The input's bytes ``[start, end)`` in blocks, only while it is the upload with that ETag."""
         if end is not None and end <= start:

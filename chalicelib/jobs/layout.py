@@ -1,7 +1,8 @@
 """Where a job's objects live in the jobs bucket, and what a job id looks like.
 
-Everything of job ``J`` is under ``jobs/J/``: the upload ``input``, each chunk's output ``parts/NNNNN.jsonl``
-and its errors ``parts/NNNNN.errors.jsonl``, and the assembled ``results.jsonl`` and ``errors.jsonl``. The
+Everything of job ``J`` is under ``jobs/J/``: the upload ``input``, each chunk's output
+``parts/NNNNN-A.jsonl`` and its errors ``parts/NNNNN-A.errors.jsonl`` (``A`` names the attempt), and the
+assembled ``results.jsonl`` and ``errors.jsonl``. The
 bucket notification (and the local stand-in for it) starts a job for keys under :data:`PREFIX` ending in
 :data:`INPUT_SUFFIX`.
 """
@@ -43,8 +44,13 @@ def errors_key(job_id: str) -> str:
     return job_folder(job_id) + ERRORS_NAME
 
 
-def part_key(job_id: str, chunk: int, errors: bool = False) -> str:
-    return f"{job_folder(job_id)}parts/{chunk:05d}{'.errors' if errors else ''}.jsonl"
+def new_attempt_id() -> str:
+    return secrets.token_hex(4)
+
+
+def part_key(job_id: str, chunk: int, errors: bool = False, attempt: str = "") -> str:
+    """One attempt's output (or errors) for one chunk."""
+    return f"{job_folder(job_id)}parts/{chunk:05d}{'-' + attempt if attempt else ''}{'.errors' if errors else ''}.jsonl"
 
 
 def job_of_input(key: str) -> Optional[str]:

@@ -23,8 +23,7 @@ SAMPLE_ROWS = 50
 # The sample's scoring stops after this long, however few rows it reached.
 SAMPLE_MS = 2000.0
 
-# While cutting, the time left is looked at every so many rows, and the plan given up with this much left.
-TIME_CHECK_ROWS = 10_000
+# While cutting, the time left is looked at before each block read, and the plan given up with this much left.
 PLAN_MARGIN_MS = 30_000.0
 
 Blocks = Callable[[int, Optional[int]], Iterator[bytes]]  # (start, end) -> the file's bytes in blocks
@@ -105,34 +104,28 @@ class Planner:
         return sample
 
     def _row_cost_ms(self, reader: RowReader, model: LoadedModel, sample: List[Row]) -> Optional[float]:
-        """What one row takes with this model (the sample's slowest), or None if no sampled row scored."""
-        slowest: Optional[float] = None
-        spent = 0.0
+        """What one row takes with this model: the sample's 90th percentile (one slow row, a pause of the
+        process, does not halve the chunks), or None if there was no sample."""
+        times: List[float] = []
         for row in sample:
             started = time.perf_counter()
             try:
                 model.predict(reader.value(row.data, row.size), Deadline(self.timeout_ms))
             except ServiceError:
-                pass  # a bad row's cost says nothing about the good ones; its time still counts
-            elapsed = (time.perf_counter() - started) * 1000
-            slowest = elapsed if slowest is None else max(slowest, elapsed)
-            spent += elapsed
-            if spent > SAMPLE_MS:
+                pass  # a bad row's cost says little about the good ones; its time still counts
+            times.append((time.perf_counter() - started) * 1000)
+            if sum(times) > SAMPLE_MS:
                 break
-        return slowest
+        if not times:
+            return None
+        return sorted(times)[min(len(times) - 1, int(len(times) * 0.9))]
 
     def _cut(self, plan: Plan, blocks: Blocks, fmt: str, time_left_ms: Callable[[], Optional[float]]) -> None:
         starts: List[tuple] = []  # (first_row, start offset) of each chunk
         rows = 0
         end = plan.data_start
-        for row in split_rows(blocks(plan.data_start, None), fmt == CSV, self.max_row_bytes,
-                              offset=plan.data_start):
-            if rows % TIME_CHECK_ROWS == 0:
-                left = time_left_ms()
-                if left is not None and left < PLAN_MARGIN_MS:
-                    raise FileRefused(f"the file is too large to read through in one invocation of start_job "
-                                      f"(its time ran out {row.start} bytes in, at row {rows + 1}): split it "
-                                      f"into smaller files")
+        for row in split_rows(_in_time(blocks(plan.data_start, None), plan.data_start, time_left_ms),
+                              fmt == CSV, self.max_row_bytes, offset=plan.data_start):
             if rows % plan.chunk_rows == 0:
                 if len(starts) == self.max_chunks:  # too many: merge each pair, so chunks hold twice the rows
                     starts = starts[::2]
@@ -147,6 +140,17 @@ class Planner:
         bounds = [start for _, start in starts[1:]] + [end]
         plan.chunks = [Chunk(index, first_row, _rows_in(index, first_row, starts, rows), start, stop)
                        for index, ((first_row, start), stop) in enumerate(zip(starts, bounds, strict=True))]
+
+
+def _in_time(blocks: Iterator[bytes], offset: int, time_left_ms: Callable[[], Optional[float]]) -> Iterator[bytes]:
+    """The blocks, while the invocation has time to read another one (looked at before each block)."""
+    for block in blocks:
+        left = time_left_ms()
+        if left is not None and left < PLAN_MARGIN_MS:
+            raise FileRefused(f"the file is too large to read through in one invocation of start_job (its time "
+                              f"ran out {offset} bytes in): split it into smaller files")
+        offset += len(block)
+        yield block
 
 
 def _rows_in(index: int, first_row: int, starts: List[tuple], total: int) -> int:

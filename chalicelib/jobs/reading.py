@@ -79,7 +79,7 @@ class RowReader:
         except UnicodeDecodeError as error:
             raise InvalidInput(f"row is not UTF-8 text ({error.reason} at byte {error.start} of the row)") from None
         try:
-            cells = next(csv.reader([text], strict=True))
+            cells = next(csv.reader([text]))
         except csv.Error as error:
             raise InvalidInput(f"row is not valid CSV: {error}") from None
         return self.converter.convert(cells)
@@ -92,7 +92,7 @@ class RowReader:
         except UnicodeDecodeError:
             raise FileRefused("the CSV header (the first row) is not UTF-8 text") from None
         try:
-            columns = next(csv.reader([text], strict=True))
+            columns = next(csv.reader([text]))
         except (csv.Error, StopIteration) as error:
             raise FileRefused(f"the CSV header (the first row) is not valid CSV: {error}") from None
         if not [column for column in columns if column.strip()]:

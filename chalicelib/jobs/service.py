@@ -36,8 +36,12 @@ from .status import job_answer
 from .store import Change, JobStore
 
 WAITING, QUEUED, RUNNING, SUCCEEDED, FAILED = "waiting_for_upload", "queued", "running", "succeeded", "failed"
-# How long a planner holds a claimed job before another event may take it over (start_job's time limit).
+# How long a planner holds a claimed job before another event may take it over: start_job's time left, or this
+# when it is not known. A planner that fails gives the lease back at once, for Lambda's retry of the event.
 PLANNER_LEASE_SECONDS = 300
+# A job not started this long after its last planner's lease ran out has lost its upload's event for good
+# (Lambda drops an asynchronous event after its retries, and the template's MaximumEventAgeInSeconds is an hour).
+START_GIVE_UP_SECONDS = 3600
 # A chunk that failed for a transient reason comes back after 10 s, then 20 s, 40 s, ... at most 5 minutes.
 RETRY_FIRST_SECONDS = 10
 RETRY_MAX_SECONDS = 300
@@ -95,11 +99,20 @@ class JobService:
         job = self._store.get(job_id) if layout.is_job_id(job_id) else None
         # DynamoDB deletes an expired item within a day or two, not at once; the bucket's rule its files.
         if job is None or int(job.get("expires_at") or 0) < self._clock():
-            raise JobNotFound(f"no job {shown(job_id)}: it never existed, or it expired", field="job_id")
+            shown_id = job_id if len(job_id) <= 40 else job_id[:37] + "..."
+            raise JobNotFound(f"no job {shown_id!r}: it never existed, or it expired", field="job_id")
         now = self._now()
-        if job["state"] == WAITING and iso(now) > job["upload_expires_at"]:
+        if job["state"] == WAITING and iso(now) > job["upload_expires_at"] \
+                and not self._files.exists(layout.input_key(job_id)):
             job = self._fail(job_id, f"no file was uploaded before the upload link expired at "
-                                     f"{job['upload_expires_at']}; create a new job", states=(WAITING,)) or job
+                                     f"{job['upload_expires_at']}; create a new job", states=(WAITING,)) \
+                or self._store.get(job_id) or job
+        elif job["state"] in (QUEUED, RUNNING) and not job.get("chunks_sent") \
+                and int(job.get("planner_until") or 0) + START_GIVE_UP_SECONDS < self._clock():
+            # Every attempt to start it failed, and Lambda gives an upload's event up after an hour.
+            job = self._fail(job_id, "the job could not be started" + (
+                f" ({job['last_error']})" if job.get("last_error") else "") + "; create a new job",
+                states=(QUEUED, RUNNING)) or self._store.get(job_id) or job
         links = None
         if job["state"] == SUCCEEDED:
             links = (self._files.link(layout.results_key(job_id)), self._files.link(layout.errors_key(job_id)),
@@ -118,9 +131,26 @@ class JobService:
         job = self._store.get(job_id)
         if job is None:
             return "no such job"
-        claimed = self._claim(job_id, etag, size)
+        left = time_left_ms()
+        claimed = self._claim(job_id, etag, size, PLANNER_LEASE_SECONDS if left is None else int(left / 1000) + 1)
         if claimed is None:
             return f"already {job['state']}"
+        try:
+            return self._start(job_id, claimed, etag, size, time_left_ms)
+        except Exception as error:
+            # Give the lease back, so that Lambda's retry of this event can start the job at once.
+            reason = error.message if isinstance(error, ServiceError) else "an internal error (see the log)"
+            try:
+                self._store.update(job_id, Change(
+                    set={"planner_until": int(self._clock()), "last_error": reason},
+                    condition="#state IN (:queued, :running) AND attribute_not_exists(#chunks_sent)",
+                    values={":queued": QUEUED, ":running": RUNNING}))
+            except ServiceError:
+                pass  # the lease then runs out by itself
+            raise
+
+    def _start(self, job_id: str, claimed: Dict[str, Any], etag: str, size: int,
+               time_left_ms: Callable[[], Optional[float]]) -> str:
         if size > self._files.max_bytes:
             self._fail(job_id, f"the file is {size} bytes, over the limit of {self._files.max_bytes} (JOB_MAX_BYTES)")
             return FAILED
@@ -153,9 +183,9 @@ class JobService:
         self._store.update(job_id, Change(set={"chunks_sent": True}))
         return RUNNING
 
-    def _claim(self, job_id: str, etag: str, size: int) -> Optional[Dict[str, Any]]:
+    def _claim(self, job_id: str, etag: str, size: int, lease_seconds: int) -> Optional[Dict[str, Any]]:
         now = self._clock()
-        lease = int(now) + PLANNER_LEASE_SECONDS
+        lease = int(now) + lease_seconds
         first = self._store.update(job_id, Change(
             set={"state": QUEUED, "input_etag": etag, "input_bytes": size, "queued_at": iso(self._now()),
                  "planner_until": lease},
@@ -165,7 +195,7 @@ class JobService:
         # A planner that died: its job is still queued or running with no chunks sent, and its lease is over.
         return self._store.update(job_id, Change(
             set={"planner_until": lease},
-            condition="#state IN (:queued, :running) AND #input_etag = :etag AND #planner_until < :now "
+            condition="#state IN (:queued, :running) AND #input_etag = :etag AND #planner_until <= :now "
                       "AND attribute_not_exists(#chunks_sent)",
             values={":queued": QUEUED, ":running": RUNNING, ":etag": etag, ":now": int(now)}))
 
@@ -180,13 +210,24 @@ class JobService:
         job = self._store.get(job_id)
         if job is None or job["state"] in (SUCCEEDED, FAILED):
             return "job closed" if job else "no such job"
-        if _entry(chunk.index) in job.get("chunks", {}):
-            return self._assemble_if_complete(job) or "duplicate"
+        counted = _entry(chunk.index) in job.get("chunks", {})
         if receive_count > self.settings.chunk_attempts:
-            self._fail(job_id, f"rows {chunk.first_row} to {chunk.first_row + chunk.rows - 1} could not be scored "
+            what = "joined into the results" if counted else "scored"
+            self._fail(job_id, f"rows {chunk.first_row} to {chunk.first_row + chunk.rows - 1} could not be {what} "
                                f"after {self.settings.chunk_attempts} attempts"
                                + (f" (last: {job['last_error']})" if job.get("last_error") else ""))
             return FAILED
+        try:
+            if counted:
+                return self._assemble_if_complete(job) or "duplicate"
+            return self._chunk(job, chunk, time_left_ms)
+        except ServiceError as error:
+            if error.transient:
+                self._store.update(job_id, Change(set={"last_error": error.message}))
+            raise
+
+    def _chunk(self, job: Dict[str, Any], chunk: Chunk, time_left_ms: Callable[[], Optional[float]]) -> str:
+        job_id = job["job_id"]
         reserve = min(CHUNK_RESERVE_MS, (time_left_ms() or CHUNK_RESERVE_MS * 4) / 4)
 
         def left() -> Optional[float]:
@@ -201,10 +242,6 @@ class JobService:
         except _VersionGone as error:
             self._fail(job_id, str(error))
             return FAILED
-        except ServiceError as error:
-            if error.transient:
-                self._store.update(job_id, Change(set={"last_error": error.message}))
-            raise
         if counted is None:
             return self._assemble_if_complete(self._store.get(job_id) or job) or "duplicate"
         return self._assemble_if_complete(counted) or "scored"
@@ -222,15 +259,20 @@ class JobService:
         output = score_chunk(chunk, blocks(chunk.start, chunk.end), reader, model, self._scoring.timeout_ms, left,
                              lambda error: self._log("job_row_bug", level="ERROR", job=job_id,
                                                      exception=f"{type(error).__name__}: {error}"))
+        # Each attempt writes parts of its own: two attempts of one chunk may answer differently (a row that
+        # ran out of time once), and the join must take the parts of the attempt that was counted.
+        attempt = layout.new_attempt_id()
         try:
-            self._files.put(layout.part_key(job_id, chunk.index), output.output)
-            self._files.put(layout.part_key(job_id, chunk.index, errors=True), output.errors)
+            self._files.put(layout.part_key(job_id, chunk.index, attempt=attempt), output.output)
+            if output.errors_bytes:  # an empty part is not written (nor read by the join)
+                self._files.put(layout.part_key(job_id, chunk.index, errors=True, attempt=attempt), output.errors)
         finally:
             output.close()
         entry = _entry(chunk.index)
         return self._store.update(job_id, Change(
             set={f"chunks.{entry}": {"rows": chunk.rows, "scored": output.scored, "failed": output.failed,
-                                     "bytes": output.output_bytes, "errors_bytes": output.errors_bytes}},
+                                     "bytes": output.output_bytes, "errors_bytes": output.errors_bytes,
+                                     "attempt": attempt}},
             add={"chunks_done": 1, "rows_scored": output.scored, "rows_failed": output.failed},
             condition=f"attribute_not_exists(#chunks.#{entry}) AND #state = :running",
             values={":running": RUNNING}))
@@ -247,8 +289,9 @@ class JobService:
         job_id = job["job_id"]
         chunks = job.get("chunks", {})
         entries = [chunks[_entry(index)] for index in range(int(job.get("chunks_total") or 0))]
-        outputs = [Segment(layout.part_key(job_id, index), entry["bytes"]) for index, entry in enumerate(entries)]
-        errors = [Segment(layout.part_key(job_id, index, errors=True), entry["errors_bytes"])
+        outputs = [Segment(layout.part_key(job_id, index, attempt=entry["attempt"]), entry["bytes"])
+                   for index, entry in enumerate(entries)]
+        errors = [Segment(layout.part_key(job_id, index, errors=True, attempt=entry["attempt"]), entry["errors_bytes"])
                   for index, entry in enumerate(entries)]
         results_bytes = self._files.join(layout.results_key(job_id), outputs, f"{job_id}-results.jsonl")
         errors_bytes = self._files.join(layout.errors_key(job_id), errors, f"{job_id}-errors.jsonl")
@@ -259,7 +302,7 @@ class JobService:
         if closed is not None:
             self._log("job_succeeded", job=job_id, rows=closed.get("rows_total"), scored=closed.get("rows_scored"),
                       failed=closed.get("rows_failed"))
-            self._files.delete([segment.key for segment in outputs + errors])
+            self._files.delete([segment.key for segment in outputs + errors if segment.size])
 
     def _fail(self, job_id: str, reason: str, states: Tuple[str, ...] = (WAITING, QUEUED, RUNNING)) \
             -> Optional[Dict[str, Any]]:
