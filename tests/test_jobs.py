@@ -422,3 +422,40 @@ def test_an_upload_that_arrived_before_its_link_expired_is_not_failed_while_its_
     assert _status(client, created["id"])["state"] == "waiting_for_upload"
     jobs.start(created["id"])
     assert _status(client, created["id"])["state"] == "running"
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("NaN", "not a number that the field's type can hold"),
+    ("1e999", "not a number that the field's type can hold"),
+])
+def test_csv_cells_that_are_no_number_are_told_in_csv_terms(jobs, s3_client, line, message):
+    client = jobs.configure()
+    header, rows = sonar_rows()
+    bad = list(rows[0])
+    bad[4] = line
+    created = _create(client)
+    done = _run(jobs, client, created, csv_bytes(header + ["Class", ""], [row + ["R", ""] for row in [bad, rows[1]]]))
+    assert done["state"] == "succeeded", done
+    got = read_lines(s3_client, jobs.bucket, layout.results_key(created["id"]))
+    assert got[0]["error"]["field"] == "V5" and message in got[0]["error"]["message"], got[0]
+    assert "quotes" not in got[0]["error"]["message"]
+    assert done["notes"] == ["ignoring CSV column(s) not in the model's input: Class",
+                             "ignoring 1 CSV column(s) with no name"]
+
+
+def test_old_mac_line_endings_fail_the_job_saying_so(jobs):
+    client = jobs.configure()
+    header, rows = sonar_rows()
+    created = _create(client)
+    done = _run(jobs, client, created, csv_bytes(header, rows[:3]).replace(b"\n", b"\r"))
+    assert done["state"] == "failed" and "\\r" in done["reason"] and "universal-newline" not in done["reason"], done
+
+
+def test_a_json_lines_file_may_start_with_a_byte_order_mark(jobs, s3_client):
+    client = jobs.configure()
+    header, rows = sonar_rows()
+    lines = [json.dumps({name: float(value) for name, value in zip(header[:60], row[:60], strict=True)})
+             for row in rows[:3]]
+    created = _create(client, "jsonl")
+    done = _run(jobs, client, created, b"\xef\xbb\xbf" + "\n".join(lines).encode())
+    assert done["state"] == "succeeded" and done["rows"]["failed"] == 0, done

@@ -17,7 +17,7 @@ from ..errors import InternalError, ModelTimeout, ServiceError
 from ..limits.deadline import Deadline
 from ..model_loader import LoadedModel
 from .planning import Chunk
-from .reading import CSV, RowReader
+from .reading import CSV, RowReader, in_csv_terms
 from .rows import split_rows
 
 # Parts are spooled in memory up to this size, then on disk (/tmp).
@@ -66,7 +66,7 @@ def score_chunk(chunk: Chunk, blocks: Iterator[bytes], reader: RowReader, model:
                 prediction = model.predict(value, Deadline(timeout_ms, cap_ms=left))
                 _write(result, number, prediction=prediction)
             except ServiceError as error:
-                _write(result, number, error=error)
+                _write(result, number, error=in_csv_terms(error) if reader.fmt == CSV else error)
             except Exception as error:  # a bug must cost one row its answer, not the job
                 on_bug(error)
                 _write(result, number, error=InternalError("the row could not be scored because of an internal "

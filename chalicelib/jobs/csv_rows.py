@@ -97,7 +97,9 @@ def row_converter(header: Sequence[str], input_schema: Schema, input_keys: Optio
         required = list(converters)
     renames = renames or {}
     keys = [renames.get(column, column) if column not in converters else column for column in columns]
-    duplicates = sorted({key for key, count in Counter(keys).items() if count > 1})
+    # Only a column that feeds the model may not be repeated; unused ones (a label twice, blank names from
+    # trailing commas) are left out like any other.
+    duplicates = sorted({key for key, count in Counter(keys).items() if count > 1 and key in converters})
     if duplicates:
         raise HeaderError(f"the CSV header has more than one column for {', '.join(duplicates)}")
     present = set(keys)
@@ -106,8 +108,11 @@ def row_converter(header: Sequence[str], input_schema: Schema, input_keys: Optio
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise HeaderError(f"the CSV has no column for the model's required input field(s) {shown}")
     extra = [column for column, key in zip(columns, keys, strict=True) if key not in converters]
-    if extra:
-        warn(f"ignoring CSV column(s) not in the model's input: {', '.join(extra)}")
+    unused = list(dict.fromkeys(column for column in extra if column))
+    if unused:
+        warn(f"ignoring CSV column(s) not in the model's input: {', '.join(unused)}")
+    if any(not column for column in extra):
+        warn(f"ignoring {len(extra) - sum(1 for column in extra if column)} CSV column(s) with no name")
     plan = [(index, key, converters[key]) for index, key in enumerate(keys) if key in converters]
     return RowConverter(kind, plan, len(columns))
 

@@ -68,7 +68,9 @@ class Planner:
             first = next(split_rows([head], quoted=True, max_row_bytes=self.max_row_bytes), None)
             header = first.data if first is not None and first.data is not None else None
             if first is not None and first.data is None:
-                raise FileRefused(f"the CSV header (the first row) is over {self.max_row_bytes} bytes")
+                hint = " (its lines seem to end with \\r alone: they must end with \\n or \\r\\n)" \
+                    if b"\r" in head else ""
+                raise FileRefused(f"the CSV header (the first row) is over {self.max_row_bytes} bytes{hint}")
             return RowReader.for_file(fmt, model, header, self.max_row_bytes), first.end if first else 0
         return RowReader.for_file(JSONL, model, None, self.max_row_bytes), 0
 

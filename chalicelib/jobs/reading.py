@@ -70,6 +70,8 @@ class RowReader:
                                   f"(MAX_BODY_BYTES)" + (" - a quote that is never closed makes the rest of a CSV "
                                                          "file one row" if self.fmt == CSV else ""))
         if self.fmt == JSONL:
+            if data.startswith(BOM):  # a byte-order mark (at the start of the file, from some editors)
+                data = data[len(BOM):]
             return read_json(data, self.max_row_bytes, "one JSON record", subject="row")
         assert self.converter is not None
         if not data.strip():
@@ -81,7 +83,7 @@ class RowReader:
         try:
             cells = next(csv.reader([text]))
         except csv.Error as error:
-            raise InvalidInput(f"row is not valid CSV: {error}") from None
+            raise InvalidInput(f"row is not valid CSV: {_csv_problem(error)}") from None
         return self.converter.convert(cells)
 
     def _plan(self, header: bytes, model: LoadedModel) -> RowConverter:
@@ -94,7 +96,8 @@ class RowReader:
         try:
             columns = next(csv.reader([text]))
         except (csv.Error, StopIteration) as error:
-            raise FileRefused(f"the CSV header (the first row) is not valid CSV: {error}") from None
+            raise FileRefused(f"the CSV header (the first row) is not valid CSV: "
+                              f"{_csv_problem(error) if isinstance(error, csv.Error) else error}") from None
         if not [column for column in columns if column.strip()]:
             raise FileRefused("the CSV header (the first row) is empty: it must name the columns")
         served = model.served
@@ -103,6 +106,26 @@ class RowReader:
                                  renamed_features(served.model.metadata))
         except HeaderError as error:
             raise FileRefused(f"the CSV header does not fit model {model.name!r}: {error}") from None
+
+
+# /predict's hint for a number sent as a JSON string; a CSV cell has no quotes to take off.
+_QUOTED_NUMBER_HINT = " (a number in quotes: send it without the quotes)"
+_CSV_NUMBER_HINT = " (not a number that the field's type can hold, such as NaN, Infinity or one out of range)"
+_CR_ONLY = "new-line character seen in unquoted field"
+
+
+def in_csv_terms(error: ServiceError) -> ServiceError:
+    """A model's answer for a CSV row, reworded where it speaks of JSON."""
+    if _QUOTED_NUMBER_HINT in error.message:
+        error.message = error.message.replace(_QUOTED_NUMBER_HINT, _CSV_NUMBER_HINT)
+    return error
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if _CR_ONLY in str(error):
+        return ("a carriage return (\\r) ends a line inside an unquoted cell: lines must end with \\n or \\r\\n "
+                "(a file saved with old Mac line endings uses \\r alone)")
+    return str(error)
 
 
 def check_json_sample(rows: List[Optional[bytes]], value: Callable[[Optional[bytes], int], Any]) -> None:
