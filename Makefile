@@ -57,6 +57,13 @@ bench: venv
 bench-ingest: venv
 	$(PY) -m benchmarks.ingest $(INGEST_ARGS)
 
+# A 200,000-row Sonar CSV scored as a job on the local run (a few minutes), with one chunk worker and with as many
+# as the cores, every output line checked, priced on Lambda beside /predict/batch and SageMaker asynchronous
+# inference: .local/bench/jobs.md and jobs.json. make bench-jobs JOBS_ARGS="--rows 20000" for a shorter one.
+.PHONY: bench-jobs
+bench-jobs: venv
+	$(PY) -m benchmarks.jobs $(JOBS_ARGS)
+
 # The reference run kept under version control, to commit on its own: benchmarks/reference/ (results and cost).
 # Refused when tracked files differ from the commit it would measure.
 .PHONY: bench-reference

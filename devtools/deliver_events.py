@@ -10,10 +10,12 @@ devtools/event_delivery.py, from the queue or stream their decorators name, with
 batch item failures where the packaged mapping does: not for the chunk queue) and to `app.start_job` (through
 devtools/s3_notifications.py: each upload of a job's input to the stage's JOBS_BUCKET, as the deployed bucket's
 notification invokes it; `--notify-since` (ISO 8601) says when that notification was set: uploads from then on
-are notified, even those before this process started watching), or to the handlers named. It prints one startup
-line per handler saying what it delivers from; the handlers write their own log lines. Exit code 1 with a
-one-line message when the app cannot be imported, a handler has no event source, or its queue, stream or bucket
-does not exist.
+are notified, even those before this process started watching), or only to the handlers named (`python -m
+devtools.deliver_events score_chunk`: one more chunk worker beside a running delivery). `--timings FILE` appends one
+JSON line per invocation to FILE: its wall-clock and CPU time and the AWS requests the handler sent
+(devtools/invocation_timings.py). It prints one startup line per handler saying what it delivers from; the
+handlers write their own log lines. Exit code 1 with a one-line message when the app cannot be imported, a
+handler has no event source, or its queue, stream or bucket does not exist.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from devtools.chalice_stage import PROJECT_DIR, ChaliceStageError, stage_environment
 from devtools.dev_s3 import raise_on_stop_signals
 from devtools.event_delivery import EventDeliveryError, KinesisDelivery, SqsDelivery, delivery_for
+from devtools.invocation_timings import InvocationTimings
 from devtools.local_jobs import START_FUNCTION, JobsNames, LocalJobsError, jobs_notification
 from devtools.s3_notifications import AWS_RETRY_DELAYS_SECONDS, S3NotificationDelivery, notification_delivery_for
 
@@ -111,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="the project (default: this one)")
     parser.add_argument("--notify-since", type=datetime.fromisoformat, default=None, metavar="ISO_TIME",
                         help="when the bucket notifications were set (default: when this starts watching)")
+    parser.add_argument("--timings", type=Path, default=None, metavar="FILE",
+                        help="append one JSON line per invocation to FILE: wall-clock and CPU time, AWS requests")
     parser.add_argument("handlers", nargs="*", default=list(HANDLERS),
                         help=f"handlers in app.py to deliver to (default: {' '.join(HANDLERS)})")
     args = parser.parse_args(argv)
@@ -122,9 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[BATCH_ITEM_FAILURES[0]] = BATCH_ITEM_FAILURES[1]
         if str(args.project_dir) not in sys.path:
             sys.path.insert(0, str(args.project_dir))
+        timings = InvocationTimings(args.timings) if args.timings is not None else None
+        if timings is not None:
+            timings.watch_default_session()  # before the app builds its clients
         app_module = importlib.import_module("app")
         for name in args.handlers:
             delivery = _delivery(app_module, name, args.stage, args.project_dir, args.notify_since)
+            if timings is not None:
+                delivery.handler = timings.wrap(name, delivery.handler)
             deliveries.append(delivery)
             print(f"deliver_events: delivering to {describe(name, delivery)}", flush=True)
         for delivery in deliveries:

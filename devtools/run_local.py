@@ -39,8 +39,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -166,11 +166,13 @@ class LogTee:
         self._thread.join(timeout)
 
 
-def deliver_events_command(stage: str = "dev", notify_since: datetime | None = None) -> list[str]:
+def deliver_events_command(stage: str = "dev", notify_since: datetime | None = None,
+                           extra: Sequence[str] = ()) -> list[str]:
     """The process that delivers the stage's queues, stream and bucket notifications to the app's handlers
-    (devtools/deliver_events.py); uploads from `notify_since` on (when the bucket was set up) are notified."""
+    (devtools/deliver_events.py); uploads from `notify_since` on (when the bucket was set up) are notified.
+    `extra` are more of its arguments (the handlers to deliver to, `--timings FILE`)."""
     since = ["--notify-since", notify_since.isoformat()] if notify_since is not None else []
-    return [sys.executable, "-m", "devtools.deliver_events", "--stage", stage, *since]
+    return [sys.executable, "-m", "devtools.deliver_events", "--stage", stage, *since, *extra]
 
 
 def sqs_lines(streams: StageStreams, record: dict[str, float], aws_cli: bool | None = None) -> tuple[str, str]:
@@ -198,19 +200,21 @@ def sqs_lines(streams: StageStreams, record: dict[str, float], aws_cli: bool | N
 @dataclass(frozen=True)
 class LocalRun:
     """What `make run` started: `chalice local`, the dev S3, and (with streams) the queues, stream, jobs resources
-    and delivery."""
+    and delivery; `environment` is what chalice and the delivery were started with (the local endpoints and
+    credentials), for more processes against the same servers."""
 
     chalice: subprocess.Popen[bytes]
     s3: DevS3
     streams: StageStreams | None = None
     delivery: subprocess.Popen[bytes] | None = None
     jobs: StageJobs | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
 def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = None, publish: bool = True,
               output: IO[bytes] | None = None, log_path: Path | None = None, streams: bool = True,
-              aws_log_path: Path | None = None) -> Iterator[LocalRun]:
+              aws_log_path: Path | None = None, delivery_args: Sequence[str] = ()) -> Iterator[LocalRun]:
     """Start what `make run` serves and yield it once `chalice local` answers on `port`.
 
     S3 data lives in `data_dir` (default: the dev S3's, outside the project); `publish` writes .local/s3.json
@@ -218,7 +222,8 @@ def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = 
     delivery's, go to `output`, or to `log_path` and this process's stdout, or by default to this process's stdout
     and stderr. `streams` also starts the local SQS/Kinesis/DynamoDB (its log at `aws_log_path`, default aws.log
     beside `log_path`, else in the state folder), the dev stage's queues and stream, its jobs bucket, table and
-    chunk queue, and the delivery process. On exit everything started here is stopped.
+    chunk queue, and the delivery process (`delivery_args`: more of its arguments, e.g. the handlers to deliver
+    to). On exit everything started here is stopped.
     """
     if not port_is_free(port):
         raise RuntimeError(f"port {port} on {HOST} is already in use; stop whatever uses it or pass --port")
@@ -247,7 +252,7 @@ def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = 
         try:
             # The bucket's notification is set once its resources exist: an upload made before deliver_events
             # watches (the page may be opened as soon as chalice answers) is notified all the same.
-            delivery_command = deliver_events_command(notify_since=notify_since)
+            delivery_command = deliver_events_command(notify_since=notify_since, extra=delivery_args)
             for command in [chalice_command(port)] + ([delivery_command] if streams else []):
                 process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
                                            stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
@@ -258,7 +263,8 @@ def local_run(port: int, s3_port: int | None = None, *, data_dir: Path | None = 
             wait_until_serving(chalice, port, timeout=60)
             if delivery is not None and delivery.poll() is not None:
                 raise RuntimeError(f"deliver_events exited with code {delivery.returncode} (see its output above)")
-            yield LocalRun(chalice=chalice, s3=s3, streams=stage_streams, delivery=delivery, jobs=stage_jobs)
+            yield LocalRun(chalice=chalice, s3=s3, streams=stage_streams, delivery=delivery, jobs=stage_jobs,
+                           environment=dict(env))
         finally:
             for process, _ in processes:
                 stop_process_group(process)

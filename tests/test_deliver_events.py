@@ -1,8 +1,9 @@
 """`python -m devtools.deliver_events`: says what it delivers from, delivers the chunk queue and the jobs bucket's
-uploads, stops on SIGTERM, and fails in one line when the stage's queue is not there. Against a local AWS of its
-own, so that the dev stage's queue names are this test's alone (the jobs bucket is the dev stage's, in the
-session's S3)."""
+uploads, stops on SIGTERM, and fails in one line when the stage's queue is not there; delivers only the handlers
+named, and with `--timings` writes each invocation's times and AWS requests. Against a local AWS of its own, so
+that the dev stage's queue names are this test's alone (the jobs bucket is the dev stage's, in the session's S3)."""
 
+import json
 import os
 import re
 import signal
@@ -105,3 +106,36 @@ def test_batch_item_failures_are_reported_where_the_packaged_mappings_report_the
         types = [kind for event in events.values() for kind in event.get("Properties", {}).get("FunctionResponseTypes",
                                                                                               [])]
         assert ("ReportBatchItemFailures" in types) is reports, name
+
+
+def test_it_delivers_only_the_handlers_named_and_times_each_invocation(project_dir, s3, private_aws, tmp_path):
+    chunk_timeout = function_settings("dev", "score_chunk").timeout_seconds
+    jobs = create_stage_jobs(s3, private_aws, JobsNames.from_environment(stage_environment("dev")),
+                             origins=local_origins(8000), visibility_timeout=chunk_timeout)
+    output, timings = tmp_path / "out", tmp_path / "timings.jsonl"
+    env = {**os.environ, **private_aws.client_environment()}
+    with open(output, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "devtools.deliver_events", "--stage", "dev", "--timings",
+                                    str(timings), "score_chunk"], cwd=project_dir, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_text(output, process, r"deliver_events: delivering to score_chunk ")
+        # A chunk of a job the table does not have: the handler reads the job (one GetItem) and answers.
+        sqs = private_aws.client("sqs")
+        message = {"job": uuid.uuid4().hex, "chunk": 0, "first_row": 1, "rows": 1, "start": 0, "end": 10}
+        sqs.send_message(QueueUrl=jobs.queue.url, MessageBody=json.dumps(message))
+        deadline = time.monotonic() + 60
+        while not (timings.exists() and timings.read_text().strip()):
+            assert process.poll() is None and time.monotonic() < deadline, output.read_text()[-3000:]
+            time.sleep(0.1)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=60)
+    assert code == 0, output.read_text()
+    # No queue, stream or bucket of the other handlers was needed, and none was named.
+    assert re.findall(r"delivering to (\w+)", output.read_text()) == ["score_chunk"]
+    [line] = [json.loads(text) for text in timings.read_text().splitlines()]
+    assert (line["function"], line["first"], line["raised"], line["records"]) == ("score_chunk", True, None, 1)
+    assert line["calls"] == {"dynamodb.GetItem": 1}
+    assert line["wall_ms"] > 0 and line["cpu_ms"] > 0 and line["process_cpu_ms"] >= line["cpu_ms"] - 1
+    assert isinstance(line["request_id"], str) and isinstance(line["other_calls"], dict)
