@@ -730,8 +730,8 @@ def render(result: Dict[str, Any]) -> str:
         f"every {FIRST_POLL_S * 1000:.0f} ms until it showed queued or running, then every {POLL_S * 1000:.0f} ms. "
         f"`JOB_CHUNK_ROWS={result['chunk_rows_setting']:,}` for the run (the default is 50,000), so that each "
         f"worker gets several chunks, and `JOB_CHUNK_SECONDS={result['chunk_seconds_setting']}` (the default is 60), "
-        "so that every run cuts the same chunks: the planner sizes chunks by the slowest of 50 sampled rows, and one "
-        "row slowed by a pause would cut smaller ones for one run alone (its sampled cost is in the table); "
+        "so that every run cuts the same chunks: the planner sizes chunks by the 90th percentile of 50 sampled rows, "
+        "and a few rows slowed by a pause would cut smaller ones for one run alone (its sampled cost is in the table); "
         f"engine: {_engine(result)}. A chunk worker is one process delivering the chunk "
         "queue to `score_chunk` (devtools/deliver_events.py); each run has fresh ones, which load the model on their "
         "first chunk as a new Lambda container would. `start_job` was warmed by a 208-row job first.",
