@@ -157,6 +157,20 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def bounded_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """The integer variable ``name``, from ``low`` to ``high``; ``default`` when unset or blank."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be an integer from {low} to {high}, got {text!r}")
+    return value
+
+
 def _positive_float(env: Mapping[str, str], name: str, default: float, zero_allowed: bool = False) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":

@@ -6,7 +6,7 @@ Jobs are off until ``JOBS_BUCKET`` and ``JOBS_TABLE`` are set: the routes then a
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from ..settings import SettingsError
+from ..settings import bounded_int
 
 JOBS_BUCKET = "JOBS_BUCKET"
 JOBS_TABLE = "JOBS_TABLE"
@@ -62,14 +62,14 @@ class JobSettings:
             bucket=env.get(JOBS_BUCKET, "").strip() or None,
             table=env.get(JOBS_TABLE, "").strip() or None,
             queue=env.get(JOBS_QUEUE, "").strip() or defaults.queue,
-            max_bytes=_bounded(env, JOB_MAX_BYTES, defaults.max_bytes, 1, POST_LIMIT),
-            upload_seconds=_bounded(env, JOB_UPLOAD_SECONDS, defaults.upload_seconds, 1, LINK_LIMIT_SECONDS),
-            link_seconds=_bounded(env, JOB_LINK_SECONDS, defaults.link_seconds, 1, LINK_LIMIT_SECONDS),
-            chunk_rows=_bounded(env, JOB_CHUNK_ROWS, defaults.chunk_rows, 1, 10_000_000),
-            max_chunks=_bounded(env, JOB_MAX_CHUNKS, defaults.max_chunks, 1, CHUNK_LIMIT),
-            chunk_seconds=_bounded(env, JOB_CHUNK_SECONDS, defaults.chunk_seconds, 1, 600),
-            chunk_attempts=_bounded(env, JOB_CHUNK_ATTEMPTS, defaults.chunk_attempts, 1, 10),
-            retention_days=_bounded(env, JOB_RETENTION_DAYS, defaults.retention_days, 1, 3650),
+            max_bytes=bounded_int(env, JOB_MAX_BYTES, defaults.max_bytes, 1, POST_LIMIT),
+            upload_seconds=bounded_int(env, JOB_UPLOAD_SECONDS, defaults.upload_seconds, 1, LINK_LIMIT_SECONDS),
+            link_seconds=bounded_int(env, JOB_LINK_SECONDS, defaults.link_seconds, 1, LINK_LIMIT_SECONDS),
+            chunk_rows=bounded_int(env, JOB_CHUNK_ROWS, defaults.chunk_rows, 1, 10_000_000),
+            max_chunks=bounded_int(env, JOB_MAX_CHUNKS, defaults.max_chunks, 1, CHUNK_LIMIT),
+            chunk_seconds=bounded_int(env, JOB_CHUNK_SECONDS, defaults.chunk_seconds, 1, 600),
+            chunk_attempts=bounded_int(env, JOB_CHUNK_ATTEMPTS, defaults.chunk_attempts, 1, 10),
+            retention_days=bounded_int(env, JOB_RETENTION_DAYS, defaults.retention_days, 1, 3650),
         )
 
 
@@ -77,15 +77,3 @@ def jobs_queue(env: Mapping[str, str]) -> str:
     """Deploy time: the chunk queue ``score_chunk`` reads (the dev stage's when unset)."""
     return env.get(JOBS_QUEUE, "").strip() or DEV_JOBS_QUEUE
 
-
-def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be an integer from {low} to {high}, got {text!r}")
-    return value

@@ -8,7 +8,7 @@ stage's names are used.
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..settings import SettingsError
+from ..settings import SettingsError, bounded_int
 
 RECORDS_QUEUE = "RECORDS_QUEUE"
 RECORDS_STREAM = "RECORDS_STREAM"
@@ -38,11 +38,11 @@ class EventSources:
         sources = cls(
             queue=env.get(RECORDS_QUEUE, "").strip() or defaults.queue,
             stream=env.get(RECORDS_STREAM, "").strip() or defaults.stream,
-            queue_batch_size=_bounded(env, QUEUE_BATCH_SIZE, defaults.queue_batch_size, 1, MAX_BATCH_SIZE),
-            queue_window_seconds=_bounded(env, QUEUE_BATCHING_WINDOW_SECONDS, defaults.queue_window_seconds, 0,
+            queue_batch_size=bounded_int(env, QUEUE_BATCH_SIZE, defaults.queue_batch_size, 1, MAX_BATCH_SIZE),
+            queue_window_seconds=bounded_int(env, QUEUE_BATCHING_WINDOW_SECONDS, defaults.queue_window_seconds, 0,
                                           MAX_WINDOW_SECONDS),
-            stream_batch_size=_bounded(env, STREAM_BATCH_SIZE, defaults.stream_batch_size, 1, MAX_BATCH_SIZE),
-            stream_window_seconds=_bounded(env, STREAM_BATCHING_WINDOW_SECONDS, defaults.stream_window_seconds, 0,
+            stream_batch_size=bounded_int(env, STREAM_BATCH_SIZE, defaults.stream_batch_size, 1, MAX_BATCH_SIZE),
+            stream_window_seconds=bounded_int(env, STREAM_BATCHING_WINDOW_SECONDS, defaults.stream_window_seconds, 0,
                                            MAX_WINDOW_SECONDS),
         )
         if sources.queue_batch_size > 10 and sources.queue_window_seconds < 1:
@@ -50,15 +50,3 @@ class EventSources:
                                 f"(Lambda's rule for SQS), got {sources.queue_window_seconds}")
         return sources
 
-
-def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be an integer from {low} to {high}, got {text!r}")
-    return value
