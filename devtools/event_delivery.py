@@ -207,6 +207,20 @@ def _check_batching(batch_size: int, window: float) -> None:
         raise EventDeliveryError(f"the batching window must be 0 to {MAX_BATCHING_WINDOW_SECONDS} s, got {window}")
 
 
+def run_until_stopped(stopping: threading.Event, target: Callable[[], None]) -> None:
+    """Call ``target`` again and again until ``stopping`` is set; an AWS error or a bug pauses, then goes on."""
+    while not stopping.is_set():
+        try:
+            target()
+        except (ClientError, BotoCoreError) as error:
+            LOG.warning("%s: %s; polling again in %.0f s", threading.current_thread().name, error,
+                        _ERROR_PAUSE_SECONDS)
+            stopping.wait(_ERROR_PAUSE_SECONDS)
+        except Exception:  # a bug here must not end the delivery silently
+            LOG.exception("%s failed; polling again in %.0f s", threading.current_thread().name, _ERROR_PAUSE_SECONDS)
+            stopping.wait(_ERROR_PAUSE_SECONDS)
+
+
 class _Delivery:
     """Threads, counters and idle detection shared by the SQS and Kinesis deliveries."""
 
@@ -270,17 +284,7 @@ class _Delivery:
                 setattr(self._counters, name, getattr(self._counters, name) + increment)
 
     def _run_poller(self, target: Callable[[], None]) -> None:
-        while not self._stopping.is_set():
-            try:
-                target()
-            except (ClientError, BotoCoreError) as error:
-                LOG.warning("%s: %s; polling again in %.0f s", threading.current_thread().name, error,
-                            _ERROR_PAUSE_SECONDS)
-                self._stopping.wait(_ERROR_PAUSE_SECONDS)
-            except Exception:  # a bug here must not end the delivery silently
-                LOG.exception("%s failed; polling again in %.0f s", threading.current_thread().name,
-                              _ERROR_PAUSE_SECONDS)
-                self._stopping.wait(_ERROR_PAUSE_SECONDS)
+        run_until_stopped(self._stopping, target)
 
     def _pollers(self) -> list[tuple[str, Callable[[], None]]]:
         raise NotImplementedError

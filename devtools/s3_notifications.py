@@ -53,10 +53,10 @@ from typing import Any, Self
 from urllib.parse import quote_plus
 
 from botocore.client import BaseClient
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from devtools.chalice_stage import PROJECT_DIR, function_settings
-from devtools.event_delivery import EventDeliveryError, FunctionInfo, Handler, LambdaContext
+from devtools.event_delivery import EventDeliveryError, FunctionInfo, Handler, LambdaContext, run_until_stopped
 
 LOG = logging.getLogger(__name__)
 
@@ -66,7 +66,6 @@ AWS_RETRY_DELAYS_SECONDS = (60.0, 120.0)
 LOCAL_RETRY_DELAYS_SECONDS = (1.0, 2.0)
 DEFAULT_POLL_SECONDS = 0.5
 SOURCE_IP = "127.0.0.1"
-_ERROR_PAUSE_SECONDS = 1.0
 _NO_BUCKET = ("404", "NoSuchBucket", "NotFound")
 
 
@@ -284,17 +283,7 @@ class S3NotificationDelivery:
     # --- watching -------------------------------------------------------------------------------------------
 
     def _run(self, target: Callable[[], None]) -> None:
-        while not self._stopping.is_set():
-            try:
-                target()
-            except (ClientError, BotoCoreError) as error:
-                LOG.warning("%s: %s; trying again in %.0f s", threading.current_thread().name, error,
-                            _ERROR_PAUSE_SECONDS)
-                self._stopping.wait(_ERROR_PAUSE_SECONDS)
-            except Exception:  # a bug here must not end the delivery silently
-                LOG.exception("%s failed; trying again in %.0f s", threading.current_thread().name,
-                              _ERROR_PAUSE_SECONDS)
-                self._stopping.wait(_ERROR_PAUSE_SECONDS)
+        run_until_stopped(self._stopping, target)
 
     def _list(self) -> dict[str, _Listed]:
         """The objects the notification covers, by key."""
