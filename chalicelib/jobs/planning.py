@@ -74,6 +74,13 @@ class Planner:
             return RowReader.for_file(fmt, model, header, self.max_row_bytes), first.end if first else 0
         return RowReader.for_file(JSONL, model, None, self.max_row_bytes), 0
 
+    def chunk_reader(self, fmt: str, model: LoadedModel, blocks: Blocks, data_start: int) -> RowReader:
+        """A chunk's row reader, once the file was checked: only the header is read again (a CSV's first row)."""
+        if fmt != CSV:
+            return RowReader.for_file(JSONL, model, None, self.max_row_bytes)
+        first = next(split_rows(blocks(0, data_start), quoted=True, max_row_bytes=self.max_row_bytes), None)
+        return RowReader.for_file(fmt, model, first.data if first is not None else None, self.max_row_bytes)
+
     def plan(self, fmt: str, model: LoadedModel, blocks: Blocks, chunk_rows: Optional[int] = None,
              time_left_ms: Callable[[], Optional[float]] = lambda: None) -> Plan:
         """The job's chunks. ``chunk_rows`` is given when the job was planned before (the same cuts again).

@@ -255,7 +255,7 @@ class JobService:
         job_id = job["job_id"]
         model = self._model(job)
         blocks = self._blocks(job_id, job["input_etag"])
-        reader, _ = self._planner.reader(job["format"], model, blocks)
+        reader = self._planner.chunk_reader(job["format"], model, blocks, int(job.get("data_start") or 0))
         output = score_chunk(chunk, blocks(chunk.start, chunk.end), reader, model, self._scoring.timeout_ms, left,
                              lambda error: self._log("job_row_bug", level="ERROR", job=job_id,
                                                      exception=f"{type(error).__name__}: {error}"))
