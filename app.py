@@ -8,6 +8,7 @@ from chalicelib import web
 from chalicelib.jobs import handlers as jobs
 from chalicelib.jobs import http as jobs_http
 from chalicelib.jobs.settings import jobs_queue
+from chalicelib.openinference import http as v2
 from chalicelib.page import page as web_page
 from chalicelib.settings import api_key_required, is_cli_mode, is_lambda
 from chalicelib.streams import handlers as streams
@@ -92,6 +93,58 @@ def page():
 @app.route("/health", methods=["GET"], content_types=["*/*"])
 def health():
     return web.health(runtime.get)
+
+
+# The Open Inference Protocol (KServe V2): the same models and answers, as tensors. Health stays open.
+INFER_TYPES = ["application/json", "application/octet-stream"]
+
+
+@app.route("/v2", methods=["GET"], content_types=["*/*"], api_key_required=KEY_REQUIRED)
+def v2_server_metadata():
+    return v2.server_metadata()
+
+
+@app.route("/v2/health/live", methods=["GET"], content_types=["*/*"])
+def v2_server_live():
+    return v2.server_live()
+
+
+@app.route("/v2/health/ready", methods=["GET"], content_types=["*/*"])
+def v2_server_ready():
+    return v2.server_ready(runtime.get)
+
+
+@app.route("/v2/models/{name}", methods=["GET"], content_types=["*/*"], api_key_required=KEY_REQUIRED)
+def v2_model_metadata(name):
+    return v2.model_metadata(runtime.get(), name)
+
+
+@app.route("/v2/models/{name}/versions/{version}", methods=["GET"], content_types=["*/*"],
+           api_key_required=KEY_REQUIRED)
+def v2_model_version_metadata(name, version):
+    return v2.model_metadata(runtime.get(), name, version)
+
+
+@app.route("/v2/models/{name}/ready", methods=["GET"], content_types=["*/*"], api_key_required=KEY_REQUIRED)
+def v2_model_ready(name):
+    return v2.model_ready(runtime.get(), name)
+
+
+@app.route("/v2/models/{name}/versions/{version}/ready", methods=["GET"], content_types=["*/*"],
+           api_key_required=KEY_REQUIRED)
+def v2_model_version_ready(name, version):
+    return v2.model_ready(runtime.get(), name, version)
+
+
+@app.route("/v2/models/{name}/infer", methods=["POST"], content_types=INFER_TYPES, api_key_required=KEY_REQUIRED)
+def v2_infer(name):
+    return v2.infer(app.current_request, runtime.get(), name)
+
+
+@app.route("/v2/models/{name}/versions/{version}/infer", methods=["POST"], content_types=INFER_TYPES,
+           api_key_required=KEY_REQUIRED)
+def v2_infer_version(name, version):
+    return v2.infer(app.current_request, runtime.get(), name, version)
 
 
 # Pipelines: the same models and answers, from a queue and a stream; results go to RESULTS_QUEUE.

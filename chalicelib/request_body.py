@@ -13,8 +13,12 @@ from .errors import MalformedJson, PayloadTooLarge
 
 
 def read_json(raw_body: Union[bytes, str], max_bytes: int, what: str = "one JSON record",
-              subject: str = "request body") -> Any:
-    """The JSON value of ``raw_body``; ``subject`` is how messages name it (a queue message is not a request)."""
+              subject: str = "request body", allow_nan: bool = False) -> Any:
+    """The JSON value of ``raw_body``; ``subject`` is how messages name it (a queue message is not a request).
+
+    ``allow_nan`` reads ``NaN`` and ``Infinity`` as floats (what Python's and NumPy's JSON writers send for
+    them), for a caller that turns them into what they stand for itself.
+    """
     if isinstance(raw_body, str):
         raw_body = raw_body.encode("utf-8")
     if len(raw_body) > max_bytes:
@@ -26,7 +30,8 @@ def read_json(raw_body: Union[bytes, str], max_bytes: int, what: str = "one JSON
     except UnicodeDecodeError as error:
         raise MalformedJson(f"{subject} is not UTF-8 ({error.reason} at byte {error.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return json.loads(text, parse_constant=float if allow_nan else _reject_constant,
+                          object_pairs_hook=_unique_keys)
     except MalformedJson as error:
         raise MalformedJson(error.message.replace("request body", subject, 1)) from None
     except RecursionError:

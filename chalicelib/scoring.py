@@ -106,6 +106,40 @@ class ScoringService:
         self._scored(model, len(records), deadline, codes)
         return {"predictions": predictions, "errors": errors, "model": model.identity()}, model
 
+    def predict_all(self, model: LoadedModel, records: List[Any],
+                    time_left_ms: Optional[float] = None) -> Tuple[List[Any], Optional[Tuple[int, ServiceError]]]:
+        """All-or-nothing scoring: every record's prediction, in order, or the index and error of the first
+        record that fails (the records share one deadline, as a batch's do)."""
+        deadline = self._deadline(time_left_ms)
+        predictions: List[Any] = []
+        size = 0
+        failure: Optional[Tuple[int, ServiceError]] = None
+        for index, record in enumerate(records):
+            try:
+                if deadline.expired:
+                    raise ModelTimeout(f"not scored: the call's time budget ({deadline.budget_ms:.0f} ms) ran out "
+                                       f"after {index} of {len(records)} records")
+                prediction = model.predict(record, deadline)
+            except ServiceError as error:
+                error.model = model.identity()
+                failure = index, error
+                break
+            size += value_size(prediction)
+            if size > RESPONSE_LIMIT:
+                failure = index, ResponseTooLarge(
+                    f"the answer would be over the {LAMBDA_PAYLOAD_LIMIT // MB} MB that Lambda can return by "
+                    f"record {index} of {len(records)}; send fewer records in one call")
+                break
+            predictions.append(prediction)
+        self._scored(model, len(predictions) + (failure is not None), deadline,
+                     {failure[1].code: 1} if failure else {})
+        return predictions, failure
+
+    @property
+    def default_name(self) -> str:
+        """The name the default model answers to."""
+        return self._registry.default_name
+
     def model(self, name: Optional[str] = None, time_left_ms: Optional[float] = None) -> LoadedModel:
         """The model that ``predict`` would use now (raises what it would raise)."""
         return self._registry.get(name, self._deadline(time_left_ms))

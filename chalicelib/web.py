@@ -36,6 +36,9 @@ JSON = "application/json"
 MODEL_NAME_HEADER = "X-Model-Name"
 MODEL_VERSION_HEADER = "X-Model-Version"
 REQUEST_ID_HEADER = "X-Request-Id"
+ERROR_CODE_HEADER = "X-Error-Code"
+# Routes of the Open Inference Protocol: their errors answer its body, {"error": "<message>"}.
+PROTOCOL_ROUTES = "/v2"
 
 
 
@@ -59,7 +62,7 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
 def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
     _check_name(name)
     record = read_json(request.raw_body, runtime.settings.max_body_bytes)
-    body, model = runtime.service.predict(record, name, _time_left_ms(request))
+    body, model = runtime.service.predict(record, name, time_left_ms(request))
     return _ok(body, model)
 
 
@@ -67,7 +70,7 @@ def predict(request: Request, runtime: Runtime, name: Optional[str] = None) -> R
 def predict_batch(request: Request, runtime: Runtime, name: Optional[str] = None) -> Response:
     _check_name(name)
     body = read_json(request.raw_body, runtime.settings.max_batch_body_bytes, what='{"records": [...]}')
-    result, model = runtime.service.predict_batch(body, name, _time_left_ms(request))
+    result, model = runtime.service.predict_batch(body, name, time_left_ms(request))
     return _ok(result, model)
 
 
@@ -92,7 +95,7 @@ def health(get_runtime: Callable[[], Runtime]) -> Response:
                     headers={"Content-Type": JSON, "Cache-Control": "no-store"})
 
 
-def _time_left_ms(request: Request) -> Optional[float]:
+def time_left_ms(request: Request) -> Optional[float]:
     """What remains of the Lambda invocation (None where there is no Lambda context)."""
     remaining = getattr(getattr(request, "lambda_context", None), "get_remaining_time_in_millis", None)
     return float(remaining()) if callable(remaining) else None
@@ -105,14 +108,21 @@ def _check_name(name: Optional[str]) -> None:
 
 
 def _ok(body: Dict[str, Any], model: LoadedModel) -> Response:
-    return Response(body=body, status_code=200, headers={
-        "Content-Type": JSON, MODEL_NAME_HEADER: model.name, MODEL_VERSION_HEADER: model.version})
+    return Response(body=body, status_code=200, headers={"Content-Type": JSON, **model_headers(model)})
 
 
-def error_response(error: ServiceError) -> Response:
+def model_headers(model: LoadedModel) -> Dict[str, str]:
+    return {MODEL_NAME_HEADER: model.name, MODEL_VERSION_HEADER: model.version}
+
+
+def error_response(error: ServiceError, protocol: bool = False) -> Response:
+    """The error body; ``protocol``: the Open Inference Protocol's, with the code in a header instead."""
     headers: Dict[str, Any] = {"Content-Type": JSON, **error.headers}
     if error.model is not None:
         headers.update({MODEL_NAME_HEADER: error.model["name"], MODEL_VERSION_HEADER: error.model["version"]})
+    if protocol:
+        headers[ERROR_CODE_HEADER] = error.code
+        return Response(body={"error": error.message}, status_code=error.status, headers=headers)
     return Response(body=error.to_body(), status_code=error.status, headers=headers)
 
 
@@ -120,23 +130,25 @@ def around_request(request: Request, get_response: Callable[[Request], Response]
                    metrics: Optional[ServiceMetrics] = None) -> Response:
     started = time.perf_counter()
     request_id = _request_id(request)
+    protocol = (_route(request) or "").startswith(PROTOCOL_ROUTES)
     try:
         response = get_response(request)
     except ServiceError as error:
-        response = error_response(error)
+        response = error_response(error, protocol)
     except _Unexpected as error:
         log.exception(request_id, error.__cause__ or error, route=_route(request))
-        response = error_response(InternalError(f"internal error; request id {request_id}"))
+        response = error_response(InternalError(f"internal error; request id {request_id}"), protocol)
     else:
-        response = _as_service_error(response, request, request_id)
+        response = _as_service_error(response, request, request_id, protocol)
     try:
-        response, body = _within_response_limit(response)
+        response, body = _within_response_limit(response, protocol)
     except (MemoryError, RecursionError):
         response, body = _within_response_limit(error_response(ResponseTooLarge(
-            "the answer could not be written within the service's memory budget; send fewer records in one call")))
+            "the answer could not be written within the service's memory budget; send fewer records in one call"),
+            protocol), protocol)
     response.headers[REQUEST_ID_HEADER] = request_id
     details = body.get("error")
-    code = details.get("code") if isinstance(details, dict) else None
+    code = details.get("code") if isinstance(details, dict) else _header(response, ERROR_CODE_HEADER)
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
     model, version = _header(response, MODEL_NAME_HEADER), _header(response, MODEL_VERSION_HEADER)
     log.request(request_id=request_id, method=getattr(request, "method", None), route=_route(request),
@@ -146,7 +158,7 @@ def around_request(request: Request, get_response: Callable[[Request], Response]
     return response
 
 
-def _within_response_limit(response: Response) -> Tuple[Response, Dict[str, Any]]:
+def _within_response_limit(response: Response, protocol: bool = False) -> Tuple[Response, Dict[str, Any]]:
     """Serialise a JSON body here (as Chalice would), and refuse an answer Lambda could not return;
     returns the response and the body it carries.
 
@@ -162,16 +174,16 @@ def _within_response_limit(response: Response) -> Tuple[Response, Dict[str, Any]
         error = ResponseTooLarge(
             f"the answer would be {size / MB:.1f} MB, over the {LAMBDA_PAYLOAD_LIMIT // MB} MB that Lambda can "
             f"return; send fewer records in one call")
-        limited = error_response(error)
+        limited = error_response(error, protocol)
         for header in (MODEL_NAME_HEADER, MODEL_VERSION_HEADER):
             if header in response.headers:
                 limited.headers[header] = response.headers[header]
-        return _within_response_limit(limited)
+        return _within_response_limit(limited, protocol)
     response.body = text
     return response, body
 
 
-def _as_service_error(response: Response, request: Request, request_id: str) -> Response:
+def _as_service_error(response: Response, request: Request, request_id: str, protocol: bool = False) -> Response:
     """Chalice answers some requests itself ({"Code", "Message"}); give them our error body."""
     body = response.body
     if response.status_code < 400 or not (isinstance(body, dict) and "Code" in body):
@@ -189,7 +201,7 @@ def _as_service_error(response: Response, request: Request, request_id: str) -> 
         error = InternalError(f"internal error; request id {request_id}")
     else:
         error = InvalidRequest(str(body.get("Message", "invalid request")))
-    return error_response(error)
+    return error_response(error, protocol)
 
 
 def _request_id(request: Request) -> str:
