@@ -96,3 +96,255 @@ def test_another_version_is_refused(v2):
     assert status == 404 and "nope" in body["error"], body
     status, _, body = call(v2, "POST", "/v2/models/iris/versions/nope/infer", {"inputs": tensors(iris_rows()[:2])})
     assert status == 404 and "nope" in body["error"], body
+
+
+# ----- every tensor kind, through models of the test's own --------------------------------------------------
+
+ALL_KINDS = {"type": "record", "name": "Kinds", "fields": [
+    {"name": "i", "type": "int"}, {"name": "l", "type": "long"}, {"name": "b", "type": "boolean"},
+    {"name": "s", "type": "string"},
+    {"name": "e", "type": {"type": "enum", "name": "Colour", "symbols": ["red", "blue"]}},
+    {"name": "y", "type": "bytes"}, {"name": "f", "type": "float"}, {"name": "n", "type": ["null", "double"]},
+    {"name": "v", "type": {"type": "array", "items": "double"}}]}
+DOCUMENTS = {
+    "kinds": {"input": ALL_KINDS, "output": "Kinds", "action": ["input"]},
+    "toy": json.loads((Path(__file__).parent.parent / "models" / "toy_add100.pfa").read_text()),
+    "vector": {"input": {"type": "array", "items": "double"}, "output": {"type": "array", "items": "double"},
+               "action": [{"a.map": ["input", {"params": [{"x": "double"}], "ret": "double",
+                                               "do": {"*": ["x", 2]}}]}]},
+    "ragged": {"input": "int", "output": {"type": "array", "items": "int"},
+               "action": [{"if": {"==": ["input", 0]},
+                           "then": {"type": {"type": "array", "items": "int"}, "value": [1]},
+                           "else": {"type": {"type": "array", "items": "int"}, "value": [1, 2]}}]},
+    "mapped": {"input": "double", "output": {"type": "map", "values": "double"},
+               "action": [{"new": {"a": "input"}, "type": {"type": "map", "values": "double"}}]},
+    "unkeyed": {"input": {"type": "map", "values": "double"}, "output": "double", "action": [1.5]},
+}
+
+
+@pytest.fixture
+def kinds(serve_streams, s3_client, streams_bucket):
+    for name, document in DOCUMENTS.items():
+        s3_client.put_object(Bucket=streams_bucket, Key=f"models/{name}.pfa", Body=json.dumps(document).encode())
+    return serve_streams()
+
+
+KINDS_ROWS = [
+    {"i": 1, "l": 2 ** 40, "b": True, "s": "é", "e": "red", "y": "\u00ff\u0000", "f": 0.5, "n": None, "v": [1.0, 2.0]},
+    {"i": -3, "l": -1, "b": False, "s": "", "e": "blue", "y": "", "f": -2.25, "n": 3.5, "v": [0.0, -1.0]},
+]
+KINDS_TYPES = {"i": "INT32", "l": "INT64", "b": "BOOL", "s": "BYTES", "e": "BYTES", "y": "BYTES", "f": "FP32",
+               "n": "FP64", "v": "FP64"}
+
+
+def kinds_inputs(rows=KINDS_ROWS):
+    inputs = []
+    for name, datatype in KINDS_TYPES.items():
+        shape = [len(rows), 2] if name == "v" else [len(rows)]
+        inputs.append({"name": name, "datatype": datatype, "shape": shape, "data": [row[name] for row in rows]})
+    return inputs
+
+
+def test_every_datatype_round_trips_as_predict_answers_it(kinds):
+    status, _, meta = call(kinds, "GET", "/v2/models/kinds")
+    assert status == 200, meta
+    assert {tensor["name"]: tensor["datatype"] for tensor in meta["inputs"]} == KINDS_TYPES
+    assert meta["inputs"][-1]["shape"] == [-1, -1] and meta["inputs"][0]["shape"] == [-1]
+    assert meta["outputs"] == meta["inputs"]
+    status, _, body = call(kinds, "POST", "/v2/models/kinds/infer", {"inputs": kinds_inputs()})
+    assert status == 200, body
+    expected = [json.loads(kinds.http.post("/models/kinds/predict", body=json.dumps(row), headers=JSON).body)
+                ["prediction"] for row in KINDS_ROWS]
+    by_name = {tensor["name"]: tensor for tensor in body["outputs"]}
+    for name, datatype in KINDS_TYPES.items():
+        tensor = by_name[name]
+        assert tensor["datatype"] == datatype
+        if name == "v":
+            assert tensor["shape"] == [2, 2] and tensor["data"] == [x for row in expected for x in row["v"]]
+        else:
+            assert tensor["shape"] == [2] and tensor["data"] == [row[name] for row in expected]
+
+
+def test_natural_nested_data_and_rows_of_one_column(kinds):
+    inputs = kinds_inputs()
+    inputs[-1]["data"] = [row["v"] for row in KINDS_ROWS]
+    inputs[0]["shape"], inputs[0]["data"] = [2, 1], [[1], [-3]]
+    status, _, body = call(kinds, "POST", "/v2/models/kinds/infer", {"inputs": inputs, "outputs": [{"name": "v"}]})
+    assert status == 200, body
+    assert [tensor["name"] for tensor in body["outputs"]] == ["v"]
+    assert body["outputs"][0]["data"] == [1.0, 2.0, 0.0, -1.0]
+
+
+def test_a_scalar_model_and_an_array_model(kinds):
+    status, _, body = call(kinds, "POST", "/v2/models/toy/infer",
+                           {"inputs": [{"name": "input", "shape": [3], "datatype": "FP64", "data": [1, 2.5, -100]}]})
+    assert status == 200, body
+    assert body["outputs"] == [{"name": "output", "datatype": "FP64", "shape": [3], "data": [101.0, 102.5, 0.0]}]
+    status, _, body = call(kinds, "POST", "/v2/models/vector/infer",
+                           {"inputs": [{"name": "input", "shape": [2, 3], "datatype": "FP32",
+                                        "data": [1, 2, 3, 4, 5, 6]}]})
+    assert status == 200, body
+    assert body["outputs"] == [{"name": "output", "datatype": "FP64", "shape": [2, 3],
+                                "data": [2.0, 4.0, 6.0, 8.0, 10.0, 12.0]}]
+
+
+def test_no_rows_answer_empty_tensors(kinds):
+    status, _, body = call(kinds, "POST", "/v2/models/toy/infer",
+                           {"inputs": [{"name": "input", "shape": [0], "datatype": "FP64", "data": []}]})
+    assert status == 200 and body["outputs"][0]["shape"] == [0] and body["outputs"][0]["data"] == [], body
+
+
+@pytest.mark.parametrize("name, what", [("mapped", "output is map of double"),
+                                        ("unkeyed", "map with no declared keys")])
+def test_types_without_a_tensor_form_are_refused_naming_them(kinds, name, what):
+    for method, path, body in [("GET", f"/v2/models/{name}", None), ("GET", f"/v2/models/{name}/ready", None),
+                               ("POST", f"/v2/models/{name}/infer", {"inputs": []})]:
+        status, headers, answer = call(kinds, method, path, body)
+        assert status == 400, answer
+        assert what in answer["error"] and "/predict" in answer["error"]
+        assert headers["X-Error-Code"] == "no_tensor_form"
+    assert call(kinds, "GET", f"/models/{name}")[0] == 200
+
+
+def test_arrays_of_different_lengths_cannot_be_one_output(kinds):
+    status, headers, body = call(kinds, "POST", "/v2/models/ragged/infer",
+                                 {"inputs": [{"name": "input", "shape": [2], "datatype": "INT32", "data": [0, 1]}]})
+    assert status == 422, body
+    assert "different lengths" in body["error"] and headers["X-Error-Code"] == "model_error"
+
+
+# ----- nulls ---------------------------------------------------------------------------------------------------
+
+def test_null_and_nan_are_null_in_a_nullable_input(v2):
+    record = sonar_rows()[0]
+    with_null = {**record, "V3": None}
+    expected = json.loads(v2.http.post("/predict", body=json.dumps(with_null), headers=JSON).body)["prediction"]
+    for missing in (None, "NaN"):
+        inputs = tensors([record])
+        inputs[2]["data"] = [missing]
+        body = json.dumps({"inputs": inputs}).replace('"NaN"', "NaN")
+        status, _, answer = call(v2, "POST", "/v2/models/sonar_naive_bayes/infer", body)
+        assert status == 200, answer
+        assert answer["outputs"][0]["data"] == [expected]
+
+
+# ----- every error is the protocol's body with a 4xx --------------------------------------------------------------
+
+def iris_request(**changes):
+    inputs = tensors(iris_rows()[:3])
+    for index, change in changes.items():
+        inputs[int(index[1:])].update(change)
+    return {"inputs": inputs}
+
+
+BAD_REQUESTS = [
+    ("not an object", [1, 2], 400, "expected an inference request object"),
+    ("no inputs", {"id": "x"}, 400, "'inputs'"),
+    ("unknown field", {"inputs": [], "input": []}, 400, "unknown field 'input'"),
+    ("id not text", {**iris_request(), "id": 7}, 400, "id to be a string"),
+    ("input not object", {"inputs": ["x"]}, 400, "inputs[0]"),
+    ("unknown input", {"inputs": [{"name": "petals", "shape": [1], "datatype": "FP64", "data": [1]}]}, 400,
+     "unknown input 'petals'; the model's inputs are sepal_length, sepal_width, petal_length, petal_width"),
+    ("missing input", {"inputs": iris_request()["inputs"][:3]}, 400, "missing input 'petal_width' (FP64"),
+    ("twice", {"inputs": iris_request()["inputs"] + iris_request()["inputs"][:1]}, 400, "given twice"),
+    ("datatype", iris_request(i0={"datatype": "BYTES"}), 400,
+     "input 'sepal_length' is double in the model, so its datatype is FP64 (or FP32, INT32, INT64); got BYTES"),
+    ("no datatype", iris_request(i0={"datatype": "DOUBLE"}), 400, "needs datatype FP64"),
+    ("shape", iris_request(i1={"shape": [3, 2]}), 400, "input 'sepal_width' has shape [3, 2]"),
+    ("negative shape", iris_request(i1={"shape": [-1]}), 400, "non-negative integers"),
+    ("count", iris_request(i2={"shape": [4]}), 400, "holds 4 values, but its data has 3"),
+    ("rows", {"inputs": [dict(tensor, shape=[2], data=tensor["data"][:2]) if tensor["name"] == "petal_width"
+                         else tensor for tensor in iris_request()["inputs"]]}, 400, "different numbers of rows"),
+    ("no data", iris_request(i3={"data": None}), 400, "data must be an array"),
+    ("too deep", iris_request(i3={"data": [[[1]], [2], [3]]}), 400, "nested deeper"),
+    ("bad row", iris_request(i3={"data": [0.1, "wide", 0.3]}), 400,
+     "row 1 of 3, input 'petal_width': expected double, got string \"wide\""),
+    ("out of range", iris_request(i3={"data": [0.1, 1e999, 0.3]}), 400, "row 1 of 3, input 'petal_width'"),
+    ("unknown output", {**iris_request(), "outputs": [{"name": "proba"}]}, 400,
+     "unknown output 'proba'; the model's outputs are output"),
+    ("other model", {**iris_request(), "model_name": "sonar"}, 400, "model_name 'sonar' is not the model in the path"),
+    ("other version", {**iris_request(), "model_version": "v0"}, 404, "model_version 'v0' is not the version"),
+    ("parameters", {**iris_request(), "parameters": [1]}, 400, "parameters to be an object"),
+]
+
+
+@pytest.mark.parametrize("case, body, status, message", BAD_REQUESTS, ids=[case[0] for case in BAD_REQUESTS])
+def test_bad_requests_answer_the_protocol_error_naming_what(v2, case, body, status, message):
+    got, headers, answer = call(v2, "POST", "/v2/models/iris/infer", body)
+    assert got == status, answer
+    assert list(answer) == ["error"] and isinstance(answer["error"], str)
+    assert message in answer["error"]
+    assert "Traceback" not in answer["error"] and "Error:" not in answer["error"]
+    assert headers["X-Error-Code"]
+
+
+def test_transport_errors_answer_the_protocol_error(v2):
+    cases = [
+        ("POST", "/v2/models/iris/infer", b"{not json", JSON, 400, "not valid JSON"),
+        ("POST", "/v2/models/iris/infer", b"", JSON, 400, "empty"),
+        ("POST", "/v2/models/iris/infer", b"{}", {"Content-Type": "text/plain"}, 415, "Content-Type"),
+        ("POST", "/v2/models/nope/infer", json.dumps(iris_request()), JSON, 404, "nope"),
+        ("POST", "/v2/models/Bad%20Name/infer", json.dumps(iris_request()), JSON, 400, "invalid model name"),
+        ("PUT", "/v2/models/iris/infer", b"{}", JSON, 405, "not allowed"),
+        ("GET", "/v2/models/nope", None, None, 404, "nope"),
+        ("GET", "/v2/models/nope/ready", None, None, 404, "nope"),
+    ]
+    for method, path, body, headers, status, message in cases:
+        response = v2.http.request(method, path, body=body, headers=headers)
+        answer = json.loads(response.body)
+        assert response.status_code == status, (path, answer)
+        assert list(answer) == ["error"] and message in answer["error"], (path, answer)
+
+
+def test_a_batch_is_bounded(serve_streams):
+    client = serve_streams(MAX_BATCH_RECORDS="2")
+    status, headers, body = call(client, "POST", "/v2/models/iris/infer", iris_request())
+    assert status == 413 and "at most 2 rows" in body["error"] and headers["X-Error-Code"] == "payload_too_large"
+
+
+# ----- binary tensor data ------------------------------------------------------------------------------------------
+
+def binary_request(document, *tensors_bytes):
+    header = json.dumps(document).encode()
+    return header + b"".join(tensors_bytes), {"Content-Type": "application/octet-stream",
+                                              "Inference-Header-Content-Length": str(len(header))}
+
+
+def test_binary_inputs_are_read(kinds):
+    import struct
+    rows = KINDS_ROWS
+    parts, inputs = [], []
+    packers = {"INT32": "<i", "INT64": "<q", "FP32": "<f", "FP64": "<d", "BOOL": "<?"}
+    for name, datatype in KINDS_TYPES.items():
+        values = [x for row in rows for x in row[name]] if name == "v" else [row[name] for row in rows]
+        if datatype == "BYTES":
+            raw = b"".join(len(v.encode("latin-1" if name == "y" else "utf-8")).to_bytes(4, "little")
+                           + v.encode("latin-1" if name == "y" else "utf-8") for v in values)
+        else:
+            raw = b"".join(struct.pack(packers[datatype], float("nan") if v is None else v) for v in values)
+        parts.append(raw)
+        inputs.append({"name": name, "datatype": datatype, "shape": [2, 2] if name == "v" else [2],
+                       "parameters": {"binary_data_size": len(raw)}})
+    body, headers = binary_request({"inputs": inputs, "parameters": {"binary_data_output": True}}, *parts)
+    status, _, answer = call(kinds, "POST", "/v2/models/kinds/infer", body, headers)
+    assert status == 200, answer
+    json_answer = call(kinds, "POST", "/v2/models/kinds/infer", {"inputs": kinds_inputs()})[2]
+    assert answer == json_answer
+
+
+@pytest.mark.parametrize("header, size, extra, message", [
+    ("x", 8, b"", "Inference-Header-Content-Length must be the length"),
+    (None, 9, b"", "binary_data_size 9, but the body has 8 bytes"),
+    (None, 8, b"\0", "1 bytes of binary data that no input"),
+    (None, 4, b"", "4 bytes of binary data; 1 FP64 values take 8"),
+])
+def test_bad_binary_data_is_refused(kinds, header, size, extra, message):
+    import struct
+    raw = struct.pack("<d", 1.5)
+    document = {"inputs": [{"name": "input", "datatype": "FP64", "shape": [1],
+                            "parameters": {"binary_data_size": size}}]}
+    body, headers = binary_request(document, raw[:size] if size < 8 else raw, extra)
+    if header is not None:
+        headers["Inference-Header-Content-Length"] = header
+    status, _, answer = call(kinds, "POST", "/v2/models/toy/infer", body, headers)
+    assert status == 400 and message in answer["error"], answer

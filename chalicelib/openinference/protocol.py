@@ -59,8 +59,12 @@ class OpenInference:
               time_left_ms: Optional[float] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         model = self._model(name, version, time_left_ms)
         tensors = _signature(model)
-        request = read_request(raw_body, json_length, tensors, self._max_body_bytes, self._max_rows)
-        _same_model(request.model_name, request.model_version, name, model)
+        try:
+            request = read_request(raw_body, json_length, tensors, self._max_body_bytes, self._max_rows)
+            _same_model(request.model_name, request.model_version, name, model)
+        except ServiceError as error:
+            error.model = model.identity()
+            raise
         predictions, failure = self._service.predict_all(model, request.records, time_left_ms)
         if failure is not None:
             index, error = failure

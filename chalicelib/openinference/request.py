@@ -118,7 +118,8 @@ def _read_inputs(inputs: List[Any], raw: Optional[memoryview], signature: Signat
             size = parameters[BINARY_SIZE]
             if raw is None or type(size) is not int or size < 0 or offset + size > len(raw):
                 left = 0 if raw is None else len(raw) - offset
-                raise InvalidRequest(f"input {name!r} has parameters.{BINARY_SIZE} {shown(size)}, but the body "
+                raise InvalidRequest(f"input {name!r} has parameters.{BINARY_SIZE} "
+                                     f"{size if type(size) is int else shown(size)}, but the body "
                                      f"has {left} bytes of binary data left after the JSON part "
                                      f"({BINARY_HEADER})", field=name)
             values = binary.decode(raw[offset:offset + size], given["datatype"], count, tensor)
