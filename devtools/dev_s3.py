@@ -2,7 +2,8 @@
 
 Contract: `dev_s3()` starts LocalS3 with its data in the project's state folder (devtools/local_state.py, outside
 the project, where `chalice local`'s reloader does not look), creates the dev stage's MODEL_BUCKET (versioned,
-from .chalice/config.json), puts models/sonar_naive_bayes.pfa at MODEL_KEY unless the latest version there
+from .chalice/config.json), puts models/sonar_naive_bayes.pfa at MODEL_KEY and the record-input example
+models/iris_decision_tree.pfa beside it (model `iris_decision_tree`), each unless the latest version there
 already has the same content, and, while it runs, names the server in <project>/.local/s3.json for pfactl.
 `python -m devtools.dev_s3` (`make s3`) runs only that, prints the variables with which a `chalice local`
 started by hand uses it, and waits for Ctrl-C.
@@ -32,6 +33,8 @@ from pfactl.s3_target import LOCAL_S3_FILE, LocalS3File, remove_local_s3_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_FILE = Path("models") / "sonar_naive_bayes.pfa"
+# A second example, served by name: a record input (the Sonar model's is a map).
+EXAMPLE_FILES = (Path("models") / "iris_decision_tree.pfa",)
 # Locally, a newly uploaded version should take over within a couple of seconds.
 LOCAL_REFRESH_SECONDS = "2"
 
@@ -112,6 +115,10 @@ def dev_s3(s3_port: int | None = None, *, data_dir: Path | None = None, publish:
     try:
         create_bucket(server.client(), bucket, versioned=True)
         note = put_unless_unchanged(server.client(), bucket, key, project_dir / MODEL_FILE)
+        folder = key.rpartition("/")[0]
+        for example in EXAMPLE_FILES:
+            example_key = f"{folder}/{example.name}" if folder else example.name
+            note += "\n" + put_unless_unchanged(server.client(), bucket, example_key, project_dir / example)
         if publish:
             publish_local_s3(server, bucket, local_s3_file)
         yield DevS3(server=server, bucket=bucket, key=key, model_note=note, memory_size=dev_memory_size(project_dir))

@@ -99,3 +99,19 @@ def test_the_jobs_example_works_as_written(project_copy, make_run):
     assert "succeeded {'total': 208, 'done': 208, 'scored': 208, 'failed': 0} " in lines, result.stdout
     # R's predict() on Sonar rows 1 to 3 (models/sonar_naive_bayes.r_predictions.csv).
     assert lines[-3:] == ['{"row":1,"prediction":"R"}', '{"row":2,"prediction":"M"}', '{"row":3,"prediction":"M"}']
+
+
+V2_SECTION = "## The Open Inference Protocol (KServe V2)"
+
+
+def test_the_open_inference_example_works_as_written(project_copy, make_run):
+    """The README's tritonclient snippet, pasted into a shell against `make run`, prints what the README shows."""
+    port, env = make_run
+    readme = (PROJECT / "README.md").read_text()
+    section = readme[readme.index(V2_SECTION):]
+    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    shown = re.search(r"```sh\n.*?```\n\n```\n(.*?)```", section, re.S).group(1)
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=project_copy, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout == shown
