@@ -105,7 +105,7 @@ def _side(schema: Schema, side: str, single: str, keys: Optional[List[str]],
     if kind == "map" and side == "input":
         if not keys:
             raise NoTensorForm("the model's input is a map with no declared keys (metadata.input_keys), so it "
-                               "has no tensors; score it with /predict", field=single)
+                               "has no tensors; score this model with /predict", field=single)
         return [_tensor(key, key_types.get(key, schema["values"]), named, "", f"input key {key!r}")
                 for key in keys], True, []
     return [_tensor(single, schema, named, "", f"the model's {side}")], False, []
