@@ -67,3 +67,51 @@ def test_any_bytes_with_any_content_type_get_an_answer(client, body, content_typ
     response = client.http.post("/predict", body=body, headers={"Content-Type": content_type} if content_type else {})
     assert response.status_code in (200, 400, 415, 422)
     json.loads(response.body)
+
+
+# ----- the Open Inference Protocol: any request gets output tensors or the protocol's error with a 4xx ----------
+
+INFER = "/v2/models/sonar_naive_bayes/infer"
+JSON_TYPE = {"Content-Type": "application/json"}
+SONAR_NAMES = [f"V{index}" for index in range(1, 61)]
+tensor_names = st.sampled_from(SONAR_NAMES) | st.text(max_size=6)
+datatypes = st.sampled_from(["FP64", "FP32", "INT32", "INT64", "BOOL", "BYTES", "UINT8", "FP16", "fp64", ""])
+shapes = st.lists(st.integers(min_value=-2, max_value=4), max_size=3) | json_values
+input_tensors = st.fixed_dictionaries(
+    {"name": tensor_names, "shape": shapes, "datatype": datatypes,
+     "data": st.lists(json_values, max_size=5) | json_values},
+    optional={"parameters": st.dictionaries(st.sampled_from(["binary_data_size", "x"]), json_values, max_size=2)})
+
+
+def assert_protocol_answer(response):
+    body = json.loads(response.body)
+    if response.status_code == 200:
+        assert [tensor["name"] for tensor in body["outputs"]] == ["output"]
+    else:
+        assert response.status_code in (400, 404, 413, 415, 422), body
+        assert list(body) == ["error"] and isinstance(body["error"], str) and "\n" not in body["error"]
+
+
+@CLIENT_CHECKS
+@given(st.lists(input_tensors, max_size=4), st.none() | st.lists(st.fixed_dictionaries({"name": tensor_names})))
+def test_any_inference_request_gets_tensors_or_a_protocol_4xx(client, inputs, outputs):
+    request = {"inputs": inputs, **({"outputs": outputs} if outputs is not None else {})}
+    assert_protocol_answer(client.http.post(INFER, body=json.dumps(request), headers=JSON_TYPE))
+
+
+@CLIENT_CHECKS
+@given(json_values)
+def test_any_json_body_gets_a_protocol_answer(client, value):
+    assert_protocol_answer(client.http.post(INFER, body=json.dumps(value), headers=JSON_TYPE))
+
+
+@CLIENT_CHECKS
+@given(st.binary(max_size=300), st.integers(min_value=-1, max_value=400), st.lists(st.integers(0, 40), max_size=3))
+def test_any_binary_tensor_data_gets_a_protocol_answer(client, raw, header_length, sizes):
+    document = json.dumps({"inputs": [{"name": name, "shape": [1], "datatype": "FP64",
+                                       "parameters": {"binary_data_size": size}}
+                                      for name, size in zip(SONAR_NAMES, sizes, strict=False)]}).encode()
+    body = document + raw
+    length = str(len(document) if header_length < 0 else header_length)
+    assert_protocol_answer(client.http.post(INFER, body=body, headers={
+        "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": length}))

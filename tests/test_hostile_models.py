@@ -313,3 +313,56 @@ def test_a_batch_stops_as_soon_as_its_answer_could_not_be_returned(serve):
     assert "by record 0 of 200" in body["error"]["message"]  # it did not build 200 answers of 8 MB
     status, body, _ = post(client, "/models/doubling_string/predict", 23)
     assert (status, body["error"]["code"]) == (413, "response_too_large")
+
+
+# --- the Open Inference Protocol: the same bounds, and the protocol's error body ------------------------------
+
+
+def infer(client, name, datatype, values):
+    return post(client, f"/v2/models/{name}/infer",
+                {"inputs": [{"name": "input", "shape": [len(values)], "datatype": datatype, "data": values}]})
+
+
+def test_unknown_names_are_remembered_within_a_bound_on_the_protocol_routes_too(serve):
+    client, runtime = serve()
+    for index in range(300):
+        assert client.http.get(f"/v2/models/ghost{index}").status_code == 404
+        assert client.http.get(f"/v2/models/shade{index}/ready").status_code == 404
+        assert infer(client, f"phantom{index}", "FP64", [1])[0] == 404
+    assert runtime.service._registry.remembered() <= 257
+
+
+def test_an_inference_has_one_deadline_and_fails_naming_the_row(serve):
+    client, _ = serve(MODEL_TIMEOUT_MS="300")
+    loaded(client, "forever")
+    started = time.monotonic()
+    status, body, _ = infer(client, "forever", "FP64", [1, 2, 3, 4, 5])
+    assert time.monotonic() - started < 0.3 * 1.3 + 1
+    assert status == 504 and list(body) == ["error"] and body["error"].startswith("row 0 of 5: "), body
+    loaded(client, "fibonacci")
+    assert infer(client, "fibonacci", "INT32", [10, 12])[1]["outputs"][0]["data"] == [55, 144]
+    status, body, _ = infer(client, "fibonacci", "INT32", [10, 40])
+    assert status == 504 and body["error"].startswith("row 1 of 2: "), body
+
+
+def test_an_inference_past_the_memory_budget_is_a_4xx(serve):
+    client, _ = serve()
+    status, body, _ = infer(client, "petabytes", "BYTES", ["x"])
+    assert status == 422 and body["error"].startswith("row 0 of 1: the model needed more memory"), body
+    assert infer(client, "megabytes", "INT32", [1, 2])[1]["outputs"][0]["data"] == [1, 2]
+
+
+def test_no_inference_answer_is_larger_than_lambda_can_return(serve):
+    client, _ = serve()
+    status, body, _ = infer(client, "big_answer", "INT32", [100] * 40)
+    assert status == 200 and len(body["outputs"][0]["data"][0]) == 100 * 1024
+    status, body, size = infer(client, "big_answer", "INT32", [1000] * 10)
+    assert status == 413 and "fewer records" in body["error"] and size < 1000, body
+    status, body, size = infer(client, "doubling_string", "INT32", [23] * 200)
+    assert status == 413 and "by record 0 of 200" in body["error"] and size < 1000, body
+
+
+def test_a_nested_record_input_has_no_tensor_form(serve):
+    client, _ = serve()
+    status, body, _ = post(client, "/v2/models/linked_list/infer", {"inputs": []})
+    assert status == 400 and "input field 'next'" in body["error"] and "/predict" in body["error"], body

@@ -9,7 +9,7 @@ fails the call, naming the row and the input.
 from typing import Any, Dict, Optional, Tuple
 
 from .. import __version__
-from ..errors import InvalidRequest, ServiceError
+from ..errors import InvalidRequest, ResponseTooLarge, ServiceError
 from ..model_loader import LoadedModel
 from ..model_names import check_model_name
 from ..scoring import ScoringService
@@ -106,7 +106,10 @@ def _same_model(body_name: Optional[str], body_version: Optional[str], name: str
 
 
 def _in_row(error: ServiceError, index: int, rows: int, tensors: Signature) -> ServiceError:
-    """The row's error, saying which row and which input (the protocol has no per-row errors)."""
+    """The row's error, saying which row and which input (the protocol has no per-row errors); an answer too
+    large to return already says where it stopped."""
+    if isinstance(error, ResponseTooLarge):
+        return error
     field = error.field
     if field is not None and not tensors.inputs_per_field:
         field = SINGLE_INPUT + (field if field.startswith("[") else "." + field)
