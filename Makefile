@@ -75,8 +75,32 @@ bench-reference: venv
 cost: venv
 	$(PY) -m benchmarks.cost
 
+# The Open Inference Protocol's inference against /predict/batch of the same rows (Sonar; JSON and binary tensors),
+# in the same interleaved rounds (about 30 s): .local/bench/open_inference.md and open_inference.json.
+.PHONY: bench-open-inference
+bench-open-inference: venv
+	$(PY) -m benchmarks.open_inference $(OPEN_INFERENCE_ARGS)
+
+# KServe's client (requirements-kserve.txt) cannot share .venv (it wants pandas<3 and psutil<6): its own venv, by
+# the same Python, for the test that runs it as a subprocess (tests/kserve_client_check.py). make test builds it.
+KSERVE_VENV := .venv-kserve
+KSERVE_PY := $(KSERVE_VENV)/bin/python
+KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(PYTHON_RELEASE)
+
+$(KSERVE_STAMP): requirements-kserve.txt
+	$(if $(FOUND_PYTHON),,$(error $(shell PYTHON='$(PYTHON)' sh devtools/find_python.sh $(LAMBDA_PYTHON) 2>&1)))
+	@if [ -e $(KSERVE_VENV) ] && [ "$$($(KSERVE_PY) -c 'import platform; print(platform.python_version())' 2>/dev/null)" != "$(PYTHON_RELEASE)" ]; then \
+		echo "$(KSERVE_VENV) was not built by Python $(PYTHON_RELEASE) ($(FOUND_PYTHON)): rebuilding it"; rm -rf $(KSERVE_VENV); fi
+	'$(FOUND_PYTHON)' -m venv $(KSERVE_VENV)
+	$(KSERVE_PY) -m pip install --quiet --disable-pip-version-check -r requirements-kserve.txt
+	rm -f $(KSERVE_VENV)/.installed*
+	touch $(KSERVE_STAMP)
+
+.PHONY: venv-kserve
+venv-kserve: $(KSERVE_STAMP)
+
 # Lint and types, then every test: what CI runs.
-test: check
+test: check venv-kserve
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || echo "make test: no browser found \
 	(Debian's chromium and chromium-driver), so the web page's browser tests are skipped; to run them: \
 	apt-get install chromium chromium-driver"
@@ -87,4 +111,4 @@ check: venv
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache build
+	rm -rf $(VENV) $(KSERVE_VENV) .local .pytest_cache build

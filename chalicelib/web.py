@@ -33,6 +33,7 @@ from .telemetry import RequestLog, ServiceMetrics
 from .wiring import Runtime
 
 JSON = "application/json"
+BINARY = "application/octet-stream"
 MODEL_NAME_HEADER = "X-Model-Name"
 MODEL_VERSION_HEADER = "X-Model-Version"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -191,8 +192,9 @@ def _as_service_error(response: Response, request: Request, request_id: str, pro
     if response.status_code == 415:
         content_type = request.headers.get("content-type", "")
         error: ServiceError = UnsupportedMediaType(
-            f"expected Content-Type {JSON}, got {content_type!r}; send the record as JSON with the "
-            f"header 'Content-Type: {JSON}'")
+            f"expected Content-Type {JSON} or {BINARY} (binary tensor data), got {content_type!r}" if protocol
+            else f"expected Content-Type {JSON}, got {content_type!r}; send the record as JSON with the "
+                 f"header 'Content-Type: {JSON}'")
     elif response.status_code == 405:
         allowed = str(response.headers.get("Allow", ""))
         error = MethodNotAllowed(f"method {request.method} is not allowed on {_route(request)}; allowed: {allowed}",

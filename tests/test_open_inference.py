@@ -348,3 +348,38 @@ def test_bad_binary_data_is_refused(kinds, header, size, extra, message):
         headers["Inference-Header-Content-Length"] = header
     status, _, answer = call(kinds, "POST", "/v2/models/toy/infer", body, headers)
     assert status == 400 and message in answer["error"], answer
+
+
+# ----- compressed requests (tritonclient's request_compression_algorithm) ---------------------------------------
+
+def test_gzip_and_deflate_requests_are_read_and_bounded(serve_streams):
+    import gzip
+    import zlib
+    client = serve_streams()
+    body = json.dumps(iris_request()).encode()
+    plain = call(client, "POST", "/v2/models/iris/infer", body)[2]
+    for encoding, packed in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body))):
+        status, _, answer = call(client, "POST", "/v2/models/iris/infer", packed,
+                                 {**JSON, "Content-Encoding": encoding})
+        assert (status, answer) == (200, plain)
+    cases = [("br", b"x", 415, "Content-Encoding 'br' is not supported"),
+             ("gzip", b"not gzip", 400, "is not gzip data"),
+             ("gzip", gzip.compress(body)[:-12], 400, "cut short")]
+    for encoding, packed, status, message in cases:
+        got, headers, answer = call(client, "POST", "/v2/models/iris/infer", packed,
+                                    {**JSON, "Content-Encoding": encoding})
+        assert got == status and message in answer["error"], answer
+    small = serve_streams(MAX_BATCH_BODY_BYTES="100000")
+    bomb = gzip.compress(b" " * 10_000_000)
+    status, _, answer = call(small, "POST", "/v2/models/iris/infer", bomb, {**JSON, "Content-Encoding": "gzip"})
+    assert status == 413 and "uncompressed is over the limit of 100000 bytes" in answer["error"], answer
+
+
+def test_an_unsupported_content_type_names_both_accepted(v2):
+    status, headers, answer = call(v2, "POST", "/v2/models/iris/infer", b"{}", {"Content-Type": "text/csv"})
+    assert status == 415 and "application/json or application/octet-stream" in answer["error"], answer
+
+
+def test_a_version_not_served_names_the_version_that_is(v2):
+    status, headers, answer = call(v2, "GET", "/v2/models/iris/versions/v0/ready")
+    assert status == 404 and headers["X-Model-Version"] in answer["error"], answer

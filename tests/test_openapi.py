@@ -1,13 +1,16 @@
 """openapi.yaml stays in step with the routes, the error family and real responses. The model routes' answers need
-no S3 (a stand-in serves the repo's documents); the jobs routes' come from the local servers (the `jobs` fixture)."""
+no S3 (a stand-in serves the repo's documents); the jobs routes' and the Open Inference Protocol (/v2) routes' come
+from the local servers (the `jobs` and `serve_streams` fixtures)."""
 
 import functools
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import runpy
+import struct
 import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,10 +27,15 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 import app
+import chalicelib
 from chalicelib.errors import InvalidInput, ModelError, ServiceError
 from chalicelib.jobs import layout
 from chalicelib.jobs.files import NDJSON
 from chalicelib.model_names import NAME_PATTERN
+from chalicelib.openinference.protocol import VersionNotServed
+from chalicelib.openinference.request import BINARY_HEADER
+from chalicelib.openinference.tensors import NoTensorForm
+from chalicelib.web import ERROR_CODE_HEADER, PROTOCOL_ROUTES, error_response
 from chalicelib.wiring import build_runtime
 from tests.jobs_support import csv_bytes, post_upload, read_lines, sonar_rows, wait_for
 
@@ -53,6 +61,16 @@ ERROR_STATUSES = {
     ("/jobs", "post"): {400, 404, 405, 413, 415, 500, 503},
     ("/jobs/{job_id}", "get"): {404, 405, 500, 503},
     ("/", "get"): {405, 500},
+    # The Open Inference Protocol: a row's 422/504 fails the whole call (the protocol has no per-row errors).
+    ("/v2", "get"): {405, 500},
+    ("/v2/health/live", "get"): {405, 500},
+    ("/v2/health/ready", "get"): {405, 500, 503},
+    ("/v2/models/{name}", "get"): {400, 404, 405, 500, 503},
+    ("/v2/models/{name}/versions/{version}", "get"): {400, 404, 405, 500, 503},
+    ("/v2/models/{name}/ready", "get"): {400, 404, 405, 500, 503},
+    ("/v2/models/{name}/versions/{version}/ready", "get"): {400, 404, 405, 500, 503},
+    ("/v2/models/{name}/infer", "post"): {400, 404, 405, 413, 415, 422, 500, 503, 504},
+    ("/v2/models/{name}/versions/{version}/infer", "post"): {400, 404, 405, 413, 415, 422, 500, 503, 504},
 }
 # Each named route, and the default-model route whose bodies it shares.
 NAMED = {"/models/{name}": "/model", "/models/{name}/predict": "/predict",
@@ -66,6 +84,13 @@ def subclasses(cls):
 
 
 ERRORS = sorted(set(subclasses(ServiceError)), key=lambda cls: cls.__name__)
+assert {NoTensorForm, VersionNotServed} <= set(ERRORS)
+# The routes of the Open Inference Protocol, whose errors answer its body (`ProtocolError`) and `X-Error-Code`.
+PROTOCOL_OPERATIONS = {op for op in OPERATIONS if op[0] == PROTOCOL_ROUTES or op[0].startswith(PROTOCOL_ROUTES + "/")}
+# Each /v2 route of a version, and the route of the version serving whose bodies it shares.
+VERSIONED = {"/v2/models/{name}/versions/{version}": "/v2/models/{name}",
+             "/v2/models/{name}/versions/{version}/ready": "/v2/models/{name}/ready",
+             "/v2/models/{name}/versions/{version}/infer": "/v2/models/{name}/infer"}
 
 
 def deref(node):
@@ -81,8 +106,8 @@ def validate(instance, pointer):
 
 
 def check(response, path, method):
-    """The response's status is documented on the route, and its body and headers match; returns the body
-    (parsed when it is JSON)."""
+    """The response's status is documented on the route, and its body and headers match (a /v2 route's error has
+    the protocol's body and `X-Error-Code`); returns the body (parsed when it is JSON)."""
     responses = DOC["paths"][path][method]["responses"]
     status = str(response.status_code)
     assert status in responses, f"{method.upper()} {path} answered {status}, which the document does not list"
@@ -95,11 +120,22 @@ def check(response, path, method):
     body = json.loads(response.body) if media_type == "application/json" else response.body.decode("utf-8")
     validate(body, f"{pointer}/content/{media_type.replace('/', '~1')}/schema")
     for name, header in spec.get("headers", {}).items():
-        header = deref(header)
+        header_pointer = f"{pointer}/headers/{name}"
+        if "$ref" in header:
+            header_pointer, header = header["$ref"][1:], deref(header)
         assert name.lower() in headers or not header.get("required"), f"{name} missing on {status} {path}"
         if name.lower() in headers:
-            Draft202012Validator(header["schema"]).validate(headers[name.lower()])
+            validate(headers[name.lower()], f"{header_pointer}/schema")
+    if (path, method) in PROTOCOL_OPERATIONS and response.status_code >= 400:
+        assert ERROR_CODE_HEADER.lower() in headers and set(body) == {"error"}, (status, path, body)
     return body
+
+
+def check_error(response, path, method):
+    """A /v2 route's error, checked as `check` does: (its X-Error-Code, its message)."""
+    assert response.status_code >= 400, (path, response.body)
+    body = check(response, path, method)
+    return response.headers[ERROR_CODE_HEADER], body["error"]
 
 
 def test_the_document_lists_exactly_the_app_routes():
@@ -116,13 +152,36 @@ def test_the_api_key_is_documented_where_the_prod_stage_requires_it(monkeypatch)
     assert keyed == required and required
     staged = {op for op in OPERATIONS if DOC["paths"][op[0]][op[1]].get("x-api-key-required-stages") == ["prod"]}
     assert staged == keyed
-    assert DOC["paths"]["/health"]["get"]["security"] == []
-    assert DOC["paths"]["/"]["get"]["security"] == []
+    for path in ("/health", "/", "/v2/health/live", "/v2/health/ready"):
+        assert DOC["paths"][path]["get"]["security"] == [] and (path, "get") not in required, path
+    assert {op for op in PROTOCOL_OPERATIONS if op not in required} == {("/v2/health/live", "get"),
+                                                                        ("/v2/health/ready", "get")}
+
+
+def test_the_document_is_of_the_service_version():
+    assert DOC["info"]["version"] == chalicelib.__version__
+    example = DOC["paths"]["/v2"]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+    assert example["version"] == chalicelib.__version__
+
+
+def test_each_request_body_takes_the_content_types_of_its_route():
+    for path, method in OPERATIONS:
+        entry = app.app.routes[path][method.upper()]
+        body = DOC["paths"][path][method].get("requestBody")
+        if method == "get":
+            assert body is None and entry.content_types == ["*/*"], path
+        else:
+            assert set(deref(body)["content"]) == set(entry.content_types), path
 
 
 def test_the_error_codes_are_those_of_the_error_family():
-    enum = DOC["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    enum = DOC["components"]["schemas"]["ErrorCode"]["enum"]
     assert sorted(enum) == sorted({cls.code for cls in ERRORS})
+    assert DOC["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"] == {
+        "$ref": "#/components/schemas/ErrorCode"}
+    described = DOC["components"]["schemas"]["ErrorCode"]["description"]
+    for cls in ERRORS:
+        assert f"`{cls.code}`" in described, cls.code
 
 
 def _responses():
@@ -155,6 +214,12 @@ def test_every_example_is_what_its_schema_allows():
     for name, schema in DOC["components"]["schemas"].items():
         for example in schema.get("examples", []) + ([schema["example"]] if "example" in schema else []):
             validate(example, f"/components/schemas/{name}")
+    for name, body in DOC["components"]["requestBodies"].items():
+        for media_type, content in body["content"].items():
+            pointer = f"/components/requestBodies/{name}/content/{media_type.replace('/', '~1')}/schema"
+            for example in ([content["example"]] if "example" in content else []) + [
+                    deref(example)["value"] for example in content.get("examples", {}).values()]:
+                validate(example, pointer)
 
 
 def test_the_job_id_parameter_is_the_job_id_rule():
@@ -166,11 +231,37 @@ def test_the_job_id_parameter_is_the_job_id_rule():
 
 
 def test_the_name_parameter_is_the_model_name_rule():
-    for path in NAMED:
+    paths = [path for path in DOC["paths"] if "{name}" in path]
+    assert set(NAMED) | {path for path, _ in PROTOCOL_OPERATIONS if "{name}" in path} == set(paths)
+    for path in paths:
         parameters = [deref(parameter) for parameter in DOC["paths"][path]["parameters"]]
-        assert [(p["name"], p["in"], p["required"]) for p in parameters] == [("name", "path", True)]
-        assert parameters[0]["schema"]["pattern"] == f"^{NAME_PATTERN.pattern}$"
+        (name,) = [p for p in parameters if p["name"] == "name"]
+        assert (name["in"], name["required"]) == ("path", True)
+        assert deref(name["schema"])["pattern"] == f"^{NAME_PATTERN.pattern}$"
     assert DOC["components"]["schemas"]["ModelName"]["pattern"] == f"^{NAME_PATTERN.pattern}$"
+
+
+def test_the_path_parameters_are_those_of_the_path():
+    for path, item in DOC["paths"].items():
+        parameters = [deref(parameter) for parameter in item.get("parameters", [])]
+        for method in HTTP_METHODS & set(item):
+            parameters += [deref(parameter) for parameter in item[method].get("parameters", [])]
+        in_path = [p["name"] for p in parameters if p["in"] == "path"]
+        assert in_path == re.findall(r"\{(\w+)\}", path), path
+        assert all(p["required"] for p in parameters if p["in"] == "path"), path
+
+
+def test_versioned_routes_take_and_answer_what_the_routes_of_the_version_serving_do():
+    for versioned, serving in VERSIONED.items():
+        (method,) = {m for m in DOC["paths"][versioned] if m in HTTP_METHODS}
+        ours, theirs = DOC["paths"][versioned][method], DOC["paths"][serving][method]
+        assert ours.get("requestBody") == theirs.get("requestBody")
+        assert ours["security"] == theirs["security"]
+        assert {status: response for status, response in ours["responses"].items() if status != "404"} == \
+            {status: response for status, response in theirs["responses"].items() if status != "404"}
+        assert ours["responses"]["404"] == {"$ref": "#/components/responses/ProtocolVersionNotFound"}
+        (version,) = [deref(p) for p in DOC["paths"][versioned]["parameters"] if deref(p)["name"] == "version"]
+        assert "model_version_not_served" in version["description"]
 
 
 def test_named_routes_take_and_answer_what_their_default_model_counterparts_do():
@@ -187,6 +278,9 @@ def test_every_error_body_matches_the_error_schema():
     for error in errors:
         validate(error.to_body(), "/components/schemas/Error")
         validate({"index": 0, **error.to_body()["error"]}, "/components/schemas/BatchRecordError")
+        protocol = error_response(error, protocol=True)
+        validate(protocol.body, "/components/schemas/ProtocolError")
+        validate(protocol.headers[ERROR_CODE_HEADER], "/components/headers/X-Error-Code/schema")
 
 
 def test_each_route_lists_every_error_status_it_can_return():
@@ -197,7 +291,17 @@ def test_each_route_lists_every_error_status_it_can_return():
     for (path, method), statuses in documented.items():
         for status in statuses - ({503} if path == "/health" else set()):
             response = deref(DOC["paths"][path][method]["responses"][str(status)])
-            assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+            if (path, method) in PROTOCOL_OPERATIONS:
+                assert response["content"] == {"application/json": {**response["content"]["application/json"],
+                                                                     "schema": {"$ref": "#/components/schemas/"
+                                                                                        "ProtocolError"}}}
+                assert response["headers"]["X-Error-Code"] == {"$ref": "#/components/headers/X-Error-Code"}
+            else:
+                assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    # The protocol's answers are JSON, even when binary outputs are asked for.
+    for path, method in PROTOCOL_OPERATIONS:
+        for status, response in DOC["paths"][path][method]["responses"].items():
+            assert set(deref(response)["content"]) == {"application/json"}, (path, status)
 
 
 @pytest.fixture
@@ -409,3 +513,205 @@ def test_responses_of_jobs_that_are_off_or_cannot_be_reached(jobs):
     client = jobs.configure(MODEL_KEY="models/no_such_model.pfa")
     body = check(client.http.post("/jobs", body='{"format": "csv"}', headers=JSON), "/jobs", "post")
     assert body["error"]["code"] == "model_not_ready"
+
+
+# ----- the Open Inference Protocol routes (/v2), against the local servers ------------------------------------------
+
+BINARY = "application/octet-stream"
+# A model whose input, a map without declared keys, has no tensor form.
+NO_TENSORS = b'{"input": {"type": "map", "values": "double"}, "output": "double", "action": [1.5]}'
+INFER = "/v2/models/{name}/infer"
+VERSION_INFER = "/v2/models/{name}/versions/{version}/infer"
+
+
+def infer_request(records, datatype="FP64", **fields):
+    """One tensor per field of the records (each of shape [rows])."""
+    inputs = [{"name": key, "shape": [len(records)], "datatype": datatype, "data": [record[key] for record in records]}
+              for key in records[0]]
+    return {**fields, "inputs": inputs}
+
+
+def binary_request(records, fmt="d", datatype="FP64", **fields):
+    """The same as the binary tensor data extension sends it: the JSON part, then each tensor's little-endian values."""
+    inputs, raw = [], b""
+    for key in records[0]:
+        values = struct.pack(f"<{len(records)}{fmt}", *[math.nan if r[key] is None else r[key] for r in records])
+        inputs.append({"name": key, "shape": [len(records)], "datatype": datatype,
+                       "parameters": {"binary_data_size": len(values)}})
+        raw += values
+    header = json.dumps({**fields, "inputs": inputs}).encode()
+    return header + raw, {"Content-Type": BINARY, BINARY_HEADER: str(len(header))}
+
+
+def post(client, path, body, headers=JSON):
+    return client.http.post(path, body=body if isinstance(body, (str, bytes)) else json.dumps(body), headers=headers)
+
+
+def batch_predictions(client, name, records):
+    response = post(client, f"/models/{name}/predict/batch", {"records": records})
+    body = json.loads(response.body)
+    assert response.status_code == 200 and not body["errors"], body
+    return body["predictions"]
+
+
+def test_responses_of_the_v2_server_routes(serve_streams):
+    client = serve_streams()
+    response = client.http.get("/v2")
+    assert check(response, "/v2", "get") == {"name": "pfa-serving", "version": chalicelib.__version__,
+                                             "extensions": []}
+    response = client.http.get("/v2/health/live")
+    assert check(response, "/v2/health/live", "get") == {"live": True}
+    assert response.headers["Cache-Control"] == "no-store"
+    response = client.http.get("/v2/health/ready")
+    assert check(response, "/v2/health/ready", "get") == {"ready": True}
+    assert response.headers["Cache-Control"] == "no-store"
+    for path in ("/v2", "/v2/health/live", "/v2/health/ready"):
+        code, message = check_error(post(client, path, {}), path, "get")
+        assert code == "method_not_allowed" and "allowed: GET" in message
+
+
+def test_responses_of_the_v2_routes_for_the_sonar_model(serve_streams):
+    """The default model by its name: a keyed map input, one nullable FP64 tensor per key."""
+    client = serve_streams()
+    response = client.http.get("/v2/models/sonar_naive_bayes")
+    metadata = check(response, "/v2/models/{name}", "get")
+    version = response.headers["X-Model-Version"]
+    assert metadata == {"name": "sonar_naive_bayes", "versions": [version], "platform": "titus2_pfa",
+                        "inputs": [{"name": f"V{i}", "datatype": "FP64", "shape": [-1]} for i in range(1, 61)],
+                        "outputs": [{"name": "output", "datatype": "BYTES", "shape": [-1]}]}
+    at_version = f"/v2/models/sonar_naive_bayes/versions/{version}"
+    assert check(client.http.get(at_version), "/v2/models/{name}/versions/{version}", "get") == metadata
+    response = client.http.get("/v2/models/sonar_naive_bayes/ready")
+    assert check(response, "/v2/models/{name}/ready", "get") == {"name": "sonar_naive_bayes", "ready": True}
+    assert response.headers["Cache-Control"] == "no-store"
+    ready = check(client.http.get(f"{at_version}/ready"), "/v2/models/{name}/versions/{version}/ready", "get")
+    assert ready == {"name": "sonar_naive_bayes", "ready": True}
+
+    # A null is JSON null, or NaN in a nullable FP64 input; row i is /predict/batch's prediction i.
+    records = [SONAR_ROW1, {**SONAR_ROW1, "V1": None}, {**SONAR_ROW1, "V2": None, "V60": None}]
+    expected = batch_predictions(client, "sonar_naive_bayes", records)
+    request = infer_request(records, id="sonar-1")
+    request["inputs"][1]["data"][2] = math.nan  # written as NaN
+    assert "NaN" in json.dumps(request)
+    response = post(client, "/v2/models/sonar_naive_bayes/infer", request)
+    answer = check(response, INFER, "post")
+    assert answer == {"model_name": "sonar_naive_bayes", "model_version": version, "id": "sonar-1",
+                      "outputs": [{"name": "output", "datatype": "BYTES", "shape": [3], "data": expected}]}
+    assert response.headers["X-Model-Version"] == version
+    # The same rows as binary tensor data (nulls as NaN), at the version serving, asking for binary outputs: JSON.
+    body, headers = binary_request(records, id="sonar-1", model_name="sonar_naive_bayes", model_version=version,
+                                   outputs=[{"name": "output", "parameters": {"binary_data": True}}])
+    response = post(client, f"{at_version}/infer", body, headers)
+    assert response.headers["Content-Type"] == "application/json"
+    assert check(response, VERSION_INFER, "post") == answer
+
+
+def test_responses_of_the_v2_routes_for_the_iris_model(serve_streams, s3_client, streams_bucket):
+    """A named model with a record input, one FP64 tensor per field; the document's examples are answered."""
+    s3_client.upload_file(str(ROOT / "models" / "toy_add100.pfa"), streams_bucket, "models/toy_add100.pfa")
+    client = serve_streams()
+    response = client.http.get("/v2/models/iris")
+    metadata = check(response, "/v2/models/{name}", "get")
+    assert [tensor["name"] for tensor in metadata["inputs"]] == ["sepal_length", "sepal_width", "petal_length",
+                                                                 "petal_width"]
+    assert metadata["outputs"] == [{"name": "output", "datatype": "BYTES", "shape": [-1]}]
+    examples = DOC["components"]["requestBodies"]["Inference"]["content"]["application/json"]["examples"]
+    request = examples["iris"]["value"]
+    records = [{tensor["name"]: tensor["data"][row] for tensor in request["inputs"]} for row in range(2)]
+    response = post(client, "/v2/models/iris/infer", request)
+    answer = check(response, INFER, "post")
+    assert answer["outputs"] == [{"name": "output", "datatype": "BYTES", "shape": [2],
+                                  "data": batch_predictions(client, "iris", records)}]
+    assert answer["id"] == "req-1" and answer["model_version"] == response.headers["X-Model-Version"]
+    documented = DOC["components"]["responses"]["Inferred"]["content"]["application/json"]["example"]
+    assert answer["outputs"] == documented["outputs"]  # the documented answer is the model's
+    # FP32 values, as binary tensor data, for an FP64 input.
+    body, headers = binary_request(records, fmt="f", datatype="FP32")
+    assert check(post(client, "/v2/models/iris/infer", body, headers), INFER, "post")["outputs"] == answer["outputs"]
+    # A model of one double: the one tensor `input`, rows nested as [rows, 1].
+    answer = check(post(client, "/v2/models/toy_add100/infer", examples["single"]["value"]), INFER, "post")
+    assert answer["outputs"] == [{"name": "output", "datatype": "FP64", "shape": [3], "data": [101, 102.5, 97]}]
+
+
+def test_error_responses_of_the_v2_model_routes(serve_streams, s3_client, streams_bucket):
+    s3_client.put_object(Bucket=streams_bucket, Key="models/no_tensors.pfa", Body=NO_TENSORS)
+    client = serve_streams()
+    version = client.http.get("/v2/models/iris").headers["X-Model-Version"]
+    for path in ("/v2/models/{name}", "/v2/models/{name}/ready"):
+        for name, expected in [("bad.name", "invalid_model_name"), ("no_such_model", "model_not_found"),
+                               ("no_tensors", "no_tensor_form"), ("broken", "model_not_ready")]:
+            code, _ = check_error(client.http.get(path.replace("{name}", name)), path, "get")
+            assert code == expected, (path, name)
+        versioned = path.replace("{name}", "{name}/versions/{version}")
+        code, message = check_error(client.http.get(versioned.format(name="iris", version="nope")), versioned, "get")
+        assert code == "model_version_not_served" and version in message
+        assert check(client.http.get(versioned.format(name="iris", version=version)), versioned, "get")["name"] == \
+            "iris"
+    code, message = check_error(client.http.get("/v2/models/no_tensors"), "/v2/models/{name}", "get")
+    assert "no declared keys" in message
+    # A document that does not compile: why, and when it is tried again.
+    response = client.http.get("/v2/models/broken")
+    code, message = check_error(response, "/v2/models/{name}", "get")
+    assert "does not compile" in message and response.headers["Retry-After"].isdigit()
+
+
+def test_error_responses_of_the_v2_infer_routes(serve_streams, s3_client, streams_bucket):
+    s3_client.put_object(Bucket=streams_bucket, Key="models/no_tensors.pfa", Body=NO_TENSORS)
+    client = serve_streams(MAX_BATCH_RECORDS="3")
+    iris = [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}] * 2
+    version = client.http.get("/v2/models/iris").headers["X-Model-Version"]
+    null_row = infer_request(iris)
+    null_row["inputs"][3]["data"][1] = None
+    unknown_field = {**infer_request(iris), "colour": "red"}
+    for path, name, body, headers, expected in [
+        (INFER, "bad.name", infer_request(iris), JSON, "invalid_model_name"),
+        (INFER, "no_such_model", infer_request(iris), JSON, "model_not_found"),
+        (INFER, "no_tensors", {"inputs": []}, JSON, "no_tensor_form"),
+        (INFER, "broken", infer_request(iris), JSON, "model_not_ready"),
+        (INFER, "iris", "{", JSON, "malformed_json"),
+        (INFER, "iris", unknown_field, JSON, "invalid_request"),
+        (INFER, "iris", infer_request(iris, model_name="sonar_naive_bayes"), JSON, "invalid_request"),
+        (INFER, "iris", infer_request(iris, model_version="nope"), JSON, "model_version_not_served"),
+        (INFER, "iris", null_row, JSON, "invalid_input"),
+        (INFER, "iris", infer_request(iris * 2), JSON, "payload_too_large"),
+        (INFER, "iris", json.dumps(infer_request(iris)), {"Content-Type": "text/plain"}, "unsupported_media_type"),
+        (INFER, "iris", infer_request(iris)["inputs"][0]["data"], JSON, "invalid_request"),
+        # The Sonar model cannot score a value near a double's largest.
+        (INFER, "sonar_naive_bayes", infer_request([SONAR_ROW1, {**SONAR_ROW1, "V1": 1.7976931348623157e308}]),
+         JSON, "model_error"),
+        (VERSION_INFER, "iris", infer_request(iris), JSON, "model_version_not_served"),
+    ]:
+        route = path.replace("{name}", name).replace("{version}", "nope")
+        code, message = check_error(post(client, route, body, headers), path, "post")
+        assert code == expected, (name, body, message)
+    code, message = check_error(post(client, "/v2/models/iris/infer", null_row), INFER, "post")
+    assert message == "row 1 of 2, input 'petal_width': expected double, got null"
+    too_large = infer_request([SONAR_ROW1, {**SONAR_ROW1, "V1": 1.7976931348623157e308}])
+    response = post(client, "/v2/models/sonar_naive_bayes/infer", too_large)
+    assert check_error(response, INFER, "post")[1] == ("row 1 of 2: the model could not score this record: a "
+                                                        "calculation went beyond the range of a double")
+    assert response.headers["X-Model-Name"] == "sonar_naive_bayes"
+    binary, headers = binary_request(iris)
+    code, _ = check_error(post(client, "/v2/models/iris/infer", binary, {**headers, BINARY_HEADER: "x"}), INFER, "post")
+    assert code == "invalid_request"
+    refused = client.http.get(f"/v2/models/iris/versions/{version}/infer")
+    code, message = check_error(refused, VERSION_INFER, "post")
+    assert code == "method_not_allowed" and refused.headers["Allow"] == "POST"
+
+
+def test_v2_error_responses_of_a_service_whose_model_cannot_load(serve_streams):
+    client = serve_streams(warm=False, MODEL_KEY="models/no_such_model.pfa", MAX_BATCH_BODY_BYTES="100")
+    assert check(client.http.get("/v2/health/live"), "/v2/health/live", "get") == {"live": True}
+    response = client.http.get("/v2/health/ready")
+    assert check_error(response, "/v2/health/ready", "get")[0] == "model_not_ready"
+    assert check(client.http.get("/v2"), "/v2", "get")["version"] == chalicelib.__version__
+    code, _ = check_error(post(client, "/v2/models/iris/infer", "x" * 200), INFER, "post")
+    assert code == "payload_too_large"
+
+
+def test_a_v2_inference_past_its_time_answers_model_timeout(serve_streams):
+    client = serve_streams(MODEL_TIMEOUT_MS="1")
+    records = [{**SONAR_ROW1, "V1": index / 1000} for index in range(1000)]
+    code, message = check_error(post(client, "/v2/models/sonar_naive_bayes/infer", infer_request(records)), INFER,
+                                "post")
+    assert code == "model_timeout", message

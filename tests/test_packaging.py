@@ -12,7 +12,13 @@ MB = 1024 * 1024
 MODEL_ROUTES = {("/predict", "post"), ("/predict/batch", "post"), ("/model", "get"), ("/models", "get"),
                 ("/models/{name}", "get"), ("/models/{name}/predict", "post"), ("/models/{name}/predict/batch", "post")}
 JOB_ROUTES = {("/jobs", "post"), ("/jobs/{job_id}", "get")}
-OPEN_ROUTES = {("/", "get"), ("/health", "get")}
+# The Open Inference Protocol (KServe V2): metadata, model readiness and inference need the key on prod, as the
+# model routes do; its health routes stay open, as /health does.
+V2_ROUTES = {("/v2", "get"), ("/v2/models/{name}", "get"), ("/v2/models/{name}/versions/{version}", "get"),
+             ("/v2/models/{name}/ready", "get"), ("/v2/models/{name}/versions/{version}/ready", "get"),
+             ("/v2/models/{name}/infer", "post"), ("/v2/models/{name}/versions/{version}/infer", "post")}
+OPEN_ROUTES = {("/", "get"), ("/health", "get"), ("/v2/health/live", "get"), ("/v2/health/ready", "get")}
+KEYED_ROUTES = MODEL_ROUTES | JOB_ROUTES | V2_ROUTES
 RUNTIME = "python3.12"
 # Amazon Linux 2023, under Lambda's python3.12, has glibc 2.34: a manylinux wheel may need at most that.
 RUNTIME_GLIBC = (2, 34)
@@ -45,20 +51,32 @@ def test_the_bundle_holds_the_engine_and_the_app_within_lambda_limits(package):
     assert unzipped < 250 * MB
 
 
-def test_prod_requires_an_api_key_on_the_model_and_job_routes_and_dev_is_open(package):
+def test_prod_requires_an_api_key_on_the_model_job_and_v2_routes_and_dev_is_open(package):
     stage, out = package
     template = json.loads((out / "sam.json").read_text())
     api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     routes = {(path, method): operation for path, methods in api["paths"].items()
               for method, operation in methods.items() if method != "options"}
     secured = {route for route, operation in routes.items() if operation.get("security")}
-    assert secured == (MODEL_ROUTES | JOB_ROUTES if stage == "prod" else set())
-    assert set(routes) == MODEL_ROUTES | JOB_ROUTES | OPEN_ROUTES  # the page and /health stay open on prod too
+    assert secured == (KEYED_ROUTES if stage == "prod" else set())
+    # The page, /health and the V2 health routes stay open on prod too.
+    assert set(routes) == KEYED_ROUTES | OPEN_ROUTES
+    assert not secured & OPEN_ROUTES
     if stage == "prod":
         assert all(routes[route]["security"] == [{"api_key": []}] for route in secured)
         assert api["securityDefinitions"]["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
     function = template["Resources"]["APIHandler"]["Properties"]
     assert function["Environment"]["Variables"]["MODEL_BUCKET"] == f"pfa-models-{stage}"
+
+
+def test_the_v2_infer_routes_take_binary_tensor_data_through_api_gateway(package):
+    _, out = package
+    api = json.loads((out / "sam.json").read_text())["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    # API Gateway hands an application/octet-stream body (the binary tensor data extension) to the function
+    # intact, base64-encoded, only when the type is one of the API's binary media types.
+    assert "application/octet-stream" in api["x-amazon-apigateway-binary-media-types"]
+    for path in ("/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer"):
+        assert set(api["paths"][path]["post"]["consumes"]) == {"application/json", "application/octet-stream"}
 
 
 def test_the_function_runs_python_3_12_whatever_region_packaged_it(package):

@@ -9,13 +9,12 @@ from typing import Any, Callable, Dict, Optional
 from chalice import Response
 from chalice.app import Request
 
+from ..errors import ServiceError
 from ..model_loader import LoadedModel
-from ..web import JSON, guarded, model_headers, time_left_ms
+from ..web import JSON, error_response, guarded, model_headers, time_left_ms
 from ..wiring import Runtime
 from .protocol import OpenInference
 from .request import BINARY_HEADER
-
-ROUTE_PREFIX = "/v2"
 
 
 def _protocol(runtime: Runtime) -> OpenInference:
@@ -36,7 +35,13 @@ def server_live() -> Response:
 
 @guarded
 def server_ready(get_runtime: Callable[[], Runtime]) -> Response:
-    return _json(_protocol(get_runtime()).server_ready(), cache=False)
+    """200, or the reason the default model cannot serve; neither may be cached by a probe's proxy."""
+    try:
+        return _json(_protocol(get_runtime()).server_ready(), cache=False)
+    except ServiceError as error:
+        response = error_response(error, protocol=True)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 @guarded
@@ -55,7 +60,8 @@ def model_ready(runtime: Runtime, name: str, version: Optional[str] = None) -> R
 def infer(request: Request, runtime: Runtime, name: str, version: Optional[str] = None) -> Response:
     raw = request.raw_body
     body, model = _protocol(runtime).infer(name, version, raw if isinstance(raw, bytes) else raw.encode("utf-8"),
-                                           request.headers.get(BINARY_HEADER), time_left_ms(request))
+                                           request.headers.get(BINARY_HEADER), time_left_ms(request),
+                                           request.headers.get("content-encoding"))
     return _json(body, model)
 
 

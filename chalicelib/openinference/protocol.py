@@ -3,19 +3,21 @@
 A model's version is the one that serves (its S3 version id, or ETag when the bucket is not versioned).
 A request for another version is refused with :class:`VersionNotServed`, never answered by the one that
 serves. An inference is all or nothing: the protocol has no per-row errors, so the first row that fails
-fails the call, naming the row and the input.
+fails the call, naming the row (and the input, when validation refused it).
 """
 
-from typing import Any, Dict, Optional, Tuple
+import weakref
+from typing import Any, Dict, Optional, Tuple, Union
 
 from .. import __version__
 from ..errors import InvalidRequest, ResponseTooLarge, ServiceError
 from ..model_loader import LoadedModel
 from ..model_names import check_model_name
 from ..scoring import ScoringService
+from ..served_model import ServedModel
 from .request import read_request
 from .response import output_tensors
-from .tensors import SINGLE_INPUT, Signature, signature
+from .tensors import SINGLE_INPUT, NoTensorForm, Signature, signature
 
 SERVER_NAME = "pfa-serving"
 # "<project>_<format>", as the protocol names platforms.
@@ -56,19 +58,20 @@ class OpenInference:
         return {"name": name, "ready": True}, model
 
     def infer(self, name: str, version: Optional[str], raw_body: bytes, json_length: Optional[str],
-              time_left_ms: Optional[float] = None) -> Tuple[Dict[str, Any], LoadedModel]:
+              time_left_ms: Optional[float] = None,
+              encoding: Optional[str] = None) -> Tuple[Dict[str, Any], LoadedModel]:
         model = self._model(name, version, time_left_ms)
         tensors = _signature(model)
         try:
-            request = read_request(raw_body, json_length, tensors, self._max_body_bytes, self._max_rows)
+            request = read_request(raw_body, json_length, tensors, self._max_body_bytes, self._max_rows, encoding)
             _same_model(request.model_name, request.model_version, name, model)
         except ServiceError as error:
             error.model = model.identity()
             raise
         predictions, failure = self._service.predict_all(model, request.records, time_left_ms)
         if failure is not None:
-            index, error = failure
-            raise _in_row(error, index, len(request.records), tensors)
+            index, refused = failure
+            raise _in_row(refused, index, len(request.records), tensors)
         answer: Dict[str, Any] = {"model_name": name, "model_version": model.version}
         if request.id is not None:
             answer["id"] = request.id
@@ -79,20 +82,40 @@ class OpenInference:
         check_model_name(name)
         model = self._service.model(None if name == self._service.default_name else name, time_left_ms)
         if version is not None and version != model.version:
-            raise VersionNotServed(f"model {name!r} has no version {_short(version)} serving: the version that "
-                                   f"serves is {model.version!r} (GET /v2/models/{name} lists it)",
-                                   field="version")
+            refused = VersionNotServed(f"model {name!r} has no version {_short(version)} serving: the version "
+                                       f"that serves is {model.version!r} (GET /v2/models/{name} lists it)",
+                                       field="version")
+            refused.model = model.identity()
+            raise refused
         return model
+
+
+# Each served model's tensors (or why it has none), worked out once: by id, with a weak reference that tells
+# a live entry from one whose model has gone (and whose id may be reused).
+_SIGNATURES: Dict[int, Tuple["weakref.ref[ServedModel]", Union[Signature, NoTensorForm]]] = {}
+_SIGNATURES_KEPT = 256
 
 
 def _signature(model: LoadedModel) -> Signature:
     served = model.served
-    try:
-        return signature(served.model.input_schema, served.model.output_schema, served.input_keys,
-                         served.input_types)
-    except ServiceError as error:
-        error.model = model.identity()
-        raise
+    entry = _SIGNATURES.get(id(served))
+    if entry is None or entry[0]() is not served:
+        try:
+            found: Union[Signature, NoTensorForm] = signature(
+                served.model.input_schema, served.model.output_schema, served.input_keys, served.input_types)
+        except NoTensorForm as error:
+            found = error
+        if len(_SIGNATURES) >= _SIGNATURES_KEPT:
+            for key in [key for key, (ref, _) in list(_SIGNATURES.items()) if ref() is None] or list(_SIGNATURES):
+                _SIGNATURES.pop(key, None)
+        entry = weakref.ref(served), found
+        _SIGNATURES[id(served)] = entry
+    found = entry[1]
+    if isinstance(found, NoTensorForm):
+        refused = NoTensorForm(found.message, field=found.field)
+        refused.model = model.identity()
+        raise refused
+    return found
 
 
 def _same_model(body_name: Optional[str], body_version: Optional[str], name: str, model: LoadedModel) -> None:

@@ -10,17 +10,19 @@ otherwise the one tensor's value. A null is JSON ``null`` in ``data``; in a null
 validation, as a /predict record does.
 """
 
-import math
+import zlib
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import InvalidRequest, PayloadTooLarge
+from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ..request_body import read_json
 from ..validation import shown
 from . import binary
 from .tensors import ACCEPTED, Signature, Tensor
 
 BINARY_HEADER = "Inference-Header-Content-Length"
+# Content-Encoding of a compressed request (tritonclient's request_compression_algorithm): zlib's window bits.
+ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32",
              "FP64", "BYTES", "BF16")
 REQUEST_FIELDS = ("id", "parameters", "inputs", "outputs", "model_name", "model_version")
@@ -44,11 +46,12 @@ class InferenceRequest:
 
 
 def read_request(raw_body: bytes, json_length: Optional[str], signature: Signature, max_bytes: int,
-                 max_rows: int) -> InferenceRequest:
+                 max_rows: int, encoding: Optional[str] = None) -> InferenceRequest:
     """Read and check the request against the model's tensors; InvalidRequest (400) or PayloadTooLarge (413)
-    names the input and what was expected."""
+    names the input and what was expected. ``encoding`` is the Content-Encoding, if any."""
     if len(raw_body) > max_bytes:
         raise PayloadTooLarge(f"request body is {len(raw_body)} bytes, over the limit of {max_bytes} bytes")
+    raw_body = _decoded(raw_body, encoding, max_bytes)
     header, raw = _split(raw_body, json_length)
     body = read_json(header, max_bytes, what="an inference request object", allow_nan=True)
     if type(body) is not dict:
@@ -66,6 +69,27 @@ def read_request(raw_body: bytes, json_length: Optional[str], signature: Signatu
     return InferenceRequest(id=request_id, model_name=_optional_text(body, "model_name", "request"),
                             model_version=_optional_text(body, "model_version", "request"), records=records,
                             outputs=_requested_outputs(body.get("outputs"), signature))
+
+
+def _decoded(raw_body: bytes, encoding: Optional[str], max_bytes: int) -> bytes:
+    """The body uncompressed (at most ``max_bytes`` of it: a small body cannot unpack into a large one)."""
+    name = (encoding or "identity").strip().lower()
+    if name == "identity":
+        return raw_body
+    if name not in ENCODINGS:
+        raise UnsupportedMediaType(f"Content-Encoding {encoding[:40]!r} is not supported; send the body as it is, "
+                                   f"or compressed with {' or '.join(ENCODINGS)}", field="Content-Encoding")
+    decoder = zlib.decompressobj(ENCODINGS[name])
+    try:
+        body = decoder.decompress(raw_body, max_bytes + 1)
+    except zlib.error:
+        raise InvalidRequest(f"request body is not {name} data, as its Content-Encoding says",
+                             field="Content-Encoding") from None
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"request body uncompressed is over the limit of {max_bytes} bytes")
+    if not decoder.eof:
+        raise InvalidRequest(f"request body is cut short: its {name} data does not end", field="Content-Encoding")
+    return body
 
 
 def _split(raw_body: bytes, json_length: Optional[str]) -> Tuple[bytes, Optional[memoryview]]:
@@ -187,7 +211,7 @@ def _nulls(values: List[Any], tensor: Tensor) -> List[Any]:
     """In a nullable float input, NaN stands for null."""
     if not tensor.nullable or tensor.datatype not in ("FP64", "FP32"):
         return values
-    return [None if type(value) is float and math.isnan(value) else value for value in values]
+    return [None if value != value else value for value in values]  # only NaN is not equal to itself
 
 
 def _records(tensors: Dict[str, _Input], signature: Signature, max_rows: int) -> List[Any]:
