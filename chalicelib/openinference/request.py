@@ -77,7 +77,7 @@ def _decoded(raw_body: bytes, encoding: Optional[str], max_bytes: int) -> bytes:
     if name == "identity":
         return raw_body
     if name not in ENCODINGS:
-        raise UnsupportedMediaType(f"Content-Encoding {encoding[:40]!r} is not supported; send the body as it is, "
+        raise UnsupportedMediaType(f"Content-Encoding {name[:40]!r} is not supported; send the body as it is, "
                                    f"or compressed with {' or '.join(ENCODINGS)}", field="Content-Encoding")
     decoder = zlib.decompressobj(ENCODINGS[name])
     try:
