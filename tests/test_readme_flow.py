@@ -115,3 +115,16 @@ def test_the_open_inference_example_works_as_written(project_copy, make_run):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout == shown
+
+
+def test_the_kserve_example_works_as_written(project_copy, make_run):
+    """The README's KServe client example, run by .venv-kserve's Python (make test builds it), against `make run`."""
+    port, env = make_run
+    python = PROJECT / ".venv-kserve" / "bin" / "python"
+    assert python.exists(), f"{python} is missing: `make test` builds it (make venv-kserve)"
+    section = (PROJECT / "README.md").read_text()[(PROJECT / "README.md").read_text().index(V2_SECTION):]
+    script = re.search(r"```python\n(.*?)```", section, re.S).group(1).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    result = subprocess.run([str(python), "-c", script], cwd=project_copy, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout == "['setosa']\n"
