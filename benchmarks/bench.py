@@ -25,11 +25,10 @@ import argparse
 import contextlib
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 # `python benchmarks/bench.py` (not -m) would not see app.py, chalicelib, devtools or the benchmarks package.
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -53,20 +52,10 @@ from benchmarks.stages import STUBBED_SUFFIX, bench_model  # noqa: E402
 from benchmarks.streams import bench_streams  # noqa: E402
 from chalicelib.served_model import compile_served  # noqa: E402
 from chalicelib.wiring import build_runtime  # noqa: E402
-from devtools.local_s3 import LocalS3, create_bucket  # noqa: E402
+from devtools.local_s3 import create_bucket, temporary_local_s3  # noqa: E402
 
 SCHEMA = 4  # 4: the queue and stream handlers ("streams")
 
-
-@contextlib.contextmanager
-def _local_s3() -> Iterator[LocalS3]:
-    with tempfile.TemporaryDirectory(prefix="pfa-bench-s3-") as data_dir:
-        server = LocalS3(Path(data_dir))
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 def _progress(message: str) -> None:
@@ -89,7 +78,7 @@ def run(plan: Plan, quick: bool = False) -> Dict[str, Any]:
     examples = load_examples()
     sonar = next(example for example in examples if example.short == "sonar")
     _progress("starting a local S3")
-    with _local_s3() as server:
+    with temporary_local_s3("pfa-bench-s3-") as server:
         client = server.client()
         bucket = f"pfa-bench-{uuid.uuid4().hex[:8]}"
         create_bucket(client, bucket, versioned=True)

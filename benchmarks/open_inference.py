@@ -33,7 +33,6 @@ import os
 import pstats
 import struct
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -50,11 +49,11 @@ from benchmarks.environment import environment  # noqa: E402
 from benchmarks.examples import DEFAULT_MODEL, MODELS_DIR, MODELS_PREFIX, r_sonar_predictions, sonar_records  # noqa: E402
 from benchmarks.harness import STRIDE, Samples, Stage, summarize, timed_rounds  # noqa: E402
 from benchmarks.lambda_events import answer_of, api_event, invoke  # noqa: E402
-from benchmarks.results_paths import LATEST_DIR, shown  # noqa: E402
+from benchmarks.results_paths import LATEST_DIR, shown, write_report  # noqa: E402
 from chalicelib.openinference.request import BINARY_HEADER, BINARY_SIZE  # noqa: E402
 from chalicelib.settings import PFA_ENGINE  # noqa: E402
 from chalicelib.wiring import LazyRuntime, Runtime, build_runtime  # noqa: E402
-from devtools.local_s3 import LocalS3, create_bucket  # noqa: E402
+from devtools.local_s3 import LocalS3, create_bucket, temporary_local_s3  # noqa: E402
 
 SCHEMA = 1
 OPEN_INFERENCE_JSON, OPEN_INFERENCE_MD = "open_inference.json", "open_inference.md"
@@ -189,16 +188,6 @@ def check_answers(requests: Requests, sizes: Sequence[int], reference: List[Any]
 
 # ----- the run ------------------------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _local_s3() -> Iterator[LocalS3]:
-    with tempfile.TemporaryDirectory(prefix="pfa-bench-s3-") as data_dir:
-        server = LocalS3(Path(data_dir))
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
 
 @contextlib.contextmanager
 def _serving(settings: Mapping[str, str], client: Any) -> Iterator[Runtime]:
@@ -277,7 +266,7 @@ def run(plan: OpenInferencePlan, quick: bool = False, engine: Optional[str] = No
                                "routes": dict(ROUTES)}
     if server is None:
         _progress("starting a local S3")
-    with contextlib.nullcontext(server) if server is not None else _local_s3() as s3:
+    with contextlib.nullcontext(server) if server is not None else temporary_local_s3("pfa-bench-s3-") as s3:
         client = s3.client()
         bucket = f"pfa-bench-{uuid.uuid4().hex[:8]}"
         create_bucket(client, bucket, versioned=True)
@@ -408,11 +397,7 @@ def render_markdown(results: Dict[str, Any]) -> str:
 
 
 def write_results(results: Dict[str, Any], out_dir: Path) -> Tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / OPEN_INFERENCE_JSON, out_dir / OPEN_INFERENCE_MD
-    json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    md_path.write_text(render_markdown(results))
-    return json_path, md_path
+    return write_report(results, out_dir, OPEN_INFERENCE_JSON, OPEN_INFERENCE_MD, render_markdown)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from benchmarks.containment import HOLDS, INVERTED, WITHIN_NOISE
-from benchmarks.results_paths import RESULTS_JSON, RESULTS_MD
+from benchmarks.results_paths import RESULTS_JSON, RESULTS_MD, write_report
 from benchmarks.stages import STAGES
 
 TARGETS = {"sonar_overhead_us": 150.0, "cold_start_ms": 1000.0, "peak_rss_mb": 150.0,
@@ -537,11 +536,7 @@ def _signed(value: float) -> str:
 
 
 def write_results(results: Dict[str, Any], out_dir: Path) -> Tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / RESULTS_JSON, out_dir / RESULTS_MD
-    json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    md_path.write_text(render_markdown(results))
-    return json_path, md_path
+    return write_report(results, out_dir, RESULTS_JSON, RESULTS_MD, render_markdown)
 
 
 def print_summary(results: Dict[str, Any], json_path: Path, md_path: Path) -> None:

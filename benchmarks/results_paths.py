@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any, Callable, Dict, Tuple
 
 from benchmarks.examples import PROJECT_DIR
 
@@ -27,3 +29,13 @@ def shown(path: Path) -> str:
         return str(path.resolve().relative_to(PROJECT_DIR))
     except ValueError:
         return str(path)
+
+
+def write_report(results: Dict[str, Any], out_dir: Path, json_name: str, md_name: str,
+                 render: Callable[[Dict[str, Any]], str]) -> Tuple[Path, Path]:
+    """Write a run's raw numbers (JSON) and its tables (``render``'s Markdown) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / json_name, out_dir / md_name
+    json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    md_path.write_text(render(results))
+    return json_path, md_path

@@ -11,6 +11,7 @@ also runs at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import random
@@ -19,9 +20,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -289,3 +292,15 @@ class LocalS3:
         except OSError:
             tail = []
         return f"--- last lines of {log} (more in {self.log_dir}) ---\n" + "\n".join(tail)
+
+
+@contextlib.contextmanager
+def temporary_local_s3(prefix: str = "pfa-s3-") -> Iterator[LocalS3]:
+    """A LocalS3 whose data lives in a temporary folder, for a run that keeps nothing (the benchmarks)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as data_dir:
+        server = LocalS3(Path(data_dir))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
