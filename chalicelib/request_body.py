@@ -37,6 +37,8 @@ def read_json(raw_body: Union[bytes, str], max_bytes: int, what: str = "one JSON
     except RecursionError:
         raise MalformedJson(f"{subject} is nested too deeply") from None
     except ValueError as error:
+        if "integer string conversion" in str(error):  # Python reads at most 4300 digits of an integer
+            raise MalformedJson(f"{subject} has an integer of over 4300 digits; no model takes one") from None
         raise MalformedJson(f"{subject} is not valid JSON: {error}") from None
 
 

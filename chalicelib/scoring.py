@@ -127,6 +127,8 @@ class ScoringService:
             size += value_size(prediction)
             if size > RESPONSE_LIMIT:
                 failure = index, ResponseTooLarge(
+                    f"the model's answer to record 0 alone is over the {LAMBDA_PAYLOAD_LIMIT // MB} MB that Lambda "
+                    f"can return" if index == 0 else
                     f"the answer would be over the {LAMBDA_PAYLOAD_LIMIT // MB} MB that Lambda can return by "
                     f"record {index} of {len(records)}; send fewer records in one call")
                 break
@@ -134,11 +136,6 @@ class ScoringService:
         self._scored(model, len(predictions) + (failure is not None), deadline,
                      {failure[1].code: 1} if failure else {})
         return predictions, failure
-
-    @property
-    def default_name(self) -> str:
-        """The name the default model answers to."""
-        return self._registry.default_name
 
     def model(self, name: Optional[str] = None, time_left_ms: Optional[float] = None) -> LoadedModel:
         """The model that ``predict`` would use now (raises what it would raise)."""

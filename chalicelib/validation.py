@@ -152,10 +152,15 @@ def _key(key: str, limit: int = KEY_LIMIT) -> str:
 def shown(value: Any, limit: int = 60) -> str:
     """The received value as the caller wrote it, with its JSON type, cut to one short line."""
     kind = _json_kind_name(value)
+    if type(value) is int and value.bit_length() > 200:  # Python writes at most 4300 digits of an integer
+        return f"integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     try:
         text = json.dumps(value, allow_nan=True, ensure_ascii=False)
     except (TypeError, ValueError):
-        text = repr(value)
+        try:
+            text = repr(value)
+        except ValueError:  # holds an integer too long to write
+            return f"{kind} holding an integer of over 4300 digits"
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return f"{kind} {text}" if kind not in ("null", "boolean") else text

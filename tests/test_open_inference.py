@@ -254,11 +254,26 @@ BAD_REQUESTS = [
     ("negative shape", iris_request(i1={"shape": [-1]}), 400, "non-negative integers"),
     ("count", iris_request(i2={"shape": [4]}), 400, "holds 4 values, but its data has 3"),
     ("rows", {"inputs": [dict(tensor, shape=[2], data=tensor["data"][:2]) if tensor["name"] == "petal_width"
-                         else tensor for tensor in iris_request()["inputs"]]}, 400, "different numbers of rows"),
+                         else tensor for tensor in iris_request()["inputs"]]}, 400,
+     "input 'petal_width' has 2 rows, but 'sepal_length' has 3"),
     ("no data", iris_request(i3={"data": None}), 400, "data must be an array"),
-    ("too deep", iris_request(i3={"data": [[[1]], [2], [3]]}), 400, "nested deeper"),
-    ("bad row", iris_request(i3={"data": [0.1, "wide", 0.3]}), 400,
-     "row 1 of 3, input 'petal_width': expected double, got string \"wide\""),
+    ("not its shape", iris_request(i3={"data": [[[1]], [2], [3]]}), 400,
+     "input 'petal_width' data does not follow its shape: give it flat, or as 3 arrays of 1 values"),
+    ("too deep", iris_request(i3={"shape": [3, 1], "data": [[[1]], [2], [3]]}), 400,
+     "input 'petal_width' data is nested deeper than its shape"),
+    ("not integers", iris_request(i3={"datatype": "INT32", "data": [1, 1.5, 2]}), 400,
+     "row 1 of 3, input 'petal_width': expected INT32, got number 1.5"),
+    ("integer range", iris_request(i3={"datatype": "INT32", "data": [1, 2 ** 40, 2]}), 400,
+     "row 1 of 3, input 'petal_width': expected INT32, got integer 1099511627776 (out of its range)"),
+    ("NaN not nullable", json.dumps(iris_request(i3={"data": [0.1, float("nan"), 0.3]})), 400,
+     "row 1 of 3, input 'petal_width': got NaN (a missing value), but the input is not nullable"),
+    ("huge shape", iris_request(i3={"shape": [1] * 100000}), 400, "needs a shape [rows] or [rows, 1]"),
+    ("huge shape size", json.dumps(iris_request(i3={"shape": ["N"]})).replace('"N"', "9" * 4000), 400,
+     "needs a shape [rows] or [rows, 1] of non-negative integers, got [99999"),
+    ("huge number", json.dumps(iris_request(i3={"data": ["N", 1, 2]})).replace('"N"', "9" * 5000), 400,
+     "request body has an integer of over 4300 digits"),
+    ("bad value", iris_request(i3={"data": [0.1, "wide", 0.3]}), 400,
+     "row 1 of 3, input 'petal_width': expected FP64, got string \"wide\""),
     ("out of range", iris_request(i3={"data": [0.1, 1e999, 0.3]}), 400, "row 1 of 3, input 'petal_width'"),
     ("unknown output", {**iris_request(), "outputs": [{"name": "proba"}]}, 400,
      "unknown output 'proba'; the model's outputs are output"),
@@ -272,7 +287,7 @@ BAD_REQUESTS = [
 def test_bad_requests_answer_the_protocol_error_naming_what(v2, case, body, status, message):
     got, headers, answer = call(v2, "POST", "/v2/models/iris/infer", body)
     assert got == status, answer
-    assert list(answer) == ["error"] and isinstance(answer["error"], str)
+    assert list(answer) == ["error"] and isinstance(answer["error"], str) and len(answer["error"]) < 400
     assert message in answer["error"]
     assert "Traceback" not in answer["error"] and "Error:" not in answer["error"]
     assert headers["X-Error-Code"]
@@ -332,18 +347,27 @@ def test_binary_inputs_are_read(kinds):
     assert answer == json_answer
 
 
-@pytest.mark.parametrize("header, size, extra, message", [
+BAD_BINARY = [
     ("x", 8, b"", "Inference-Header-Content-Length must be the length"),
     (None, 9, b"", "binary_data_size 9, but the body has 8 bytes"),
-    (None, 8, b"\0", "1 bytes of binary data that no input"),
+    (None, 8, b"\0", "1 byte of binary data that no input"),
     (None, 4, b"", "4 bytes of binary data; 1 FP64 values take 8"),
-])
+    ("\u00b2", 8, b"", "got '\u00b2'"),
+    ("9" * 5000, 8, b"", "must be the length in bytes"),
+    (None, "9" * 5000, b"", "request body has an integer of over 4300 digits"),
+]
+
+
+@pytest.mark.parametrize("header, size, extra, message", BAD_BINARY, ids=[str(i) for i in range(len(BAD_BINARY))])
 def test_bad_binary_data_is_refused(kinds, header, size, extra, message):
     import struct
     raw = struct.pack("<d", 1.5)
     document = {"inputs": [{"name": "input", "datatype": "FP64", "shape": [1],
-                            "parameters": {"binary_data_size": size}}]}
-    body, headers = binary_request(document, raw[:size] if size < 8 else raw, extra)
+                            "parameters": {"binary_data_size": "SIZE" if isinstance(size, str) else size}}]}
+    body, headers = binary_request(document, raw[:size] if isinstance(size, int) and size < 8 else raw, extra)
+    if isinstance(size, str):
+        text = json.dumps(document).replace('"SIZE"', size).encode()
+        body, headers = text + raw, {**headers, "Inference-Header-Content-Length": str(len(text))}
     if header is not None:
         headers["Inference-Header-Content-Length"] = header
     status, _, answer = call(kinds, "POST", "/v2/models/toy/infer", body, headers)

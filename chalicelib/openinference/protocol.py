@@ -10,7 +10,7 @@ import weakref
 from typing import Any, Dict, Optional, Tuple, Union
 
 from .. import __version__
-from ..errors import InvalidRequest, ResponseTooLarge, ServiceError
+from ..errors import InvalidInput, InvalidRequest, ResponseTooLarge, ServiceError
 from ..model_loader import LoadedModel
 from ..model_names import check_model_name
 from ..scoring import ScoringService
@@ -80,7 +80,7 @@ class OpenInference:
 
     def _model(self, name: str, version: Optional[str], time_left_ms: Optional[float] = None) -> LoadedModel:
         check_model_name(name)
-        model = self._service.model(None if name == self._service.default_name else name, time_left_ms)
+        model = self._service.model(name, time_left_ms)
         if version is not None and version != model.version:
             refused = VersionNotServed(f"model {name!r} has no version {_short(version)} serving: the version "
                                        f"that serves is {model.version!r} (GET /v2/models/{name} lists it)",
@@ -134,8 +134,8 @@ def _in_row(error: ServiceError, index: int, rows: int, tensors: Signature) -> S
     if isinstance(error, ResponseTooLarge):
         return error
     field = error.field
-    if field is not None and not tensors.inputs_per_field:
-        field = SINGLE_INPUT + (field if field.startswith("[") else "." + field)
+    if not tensors.inputs_per_field and isinstance(error, InvalidInput):
+        field = SINGLE_INPUT if field is None else SINGLE_INPUT + (field if field.startswith("[") else "." + field)
     where = f"row {index} of {rows}" + (f", input {field!r}" if field else "")
     error.message = f"{where}: {error.message}"
     error.field = field

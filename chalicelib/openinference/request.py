@@ -10,6 +10,7 @@ otherwise the one tensor's value. A null is JSON ``null`` in ``data``; in a null
 validation, as a /predict record does.
 """
 
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -29,6 +30,8 @@ REQUEST_FIELDS = ("id", "parameters", "inputs", "outputs", "model_name", "model_
 INPUT_FIELDS = ("name", "shape", "datatype", "parameters", "data")
 OUTPUT_FIELDS = ("name", "parameters")
 BINARY_SIZE = "binary_data_size"
+_LENGTH = re.compile(r"[0-9]{1,15}")
+_INTEGER_RANGES = {"INT32": (-(2 ** 31), 2 ** 31 - 1), "INT64": (-(2 ** 63), 2 ** 63 - 1)}
 # An id is echoed in the answer: it is bounded like any caller-written text there.
 ID_LIMIT = 256
 _NAMES_SHOWN = 10
@@ -56,7 +59,7 @@ def read_request(raw_body: bytes, json_length: Optional[str], signature: Signatu
     body = read_json(header, max_bytes, what="an inference request object", allow_nan=True)
     if type(body) is not dict:
         raise InvalidRequest(f'expected an inference request object {{"inputs": [...]}}, got {shown(body)}')
-    _known(body, REQUEST_FIELDS, "request")
+    _known(body, REQUEST_FIELDS, "the request")
     request_id = _optional_text(body, "id", "request")
     if request_id is not None and len(request_id) > ID_LIMIT:
         raise InvalidRequest(f"id is {len(request_id)} characters; expected at most {ID_LIMIT}", field="id")
@@ -79,24 +82,36 @@ def _decoded(raw_body: bytes, encoding: Optional[str], max_bytes: int) -> bytes:
     if name not in ENCODINGS:
         raise UnsupportedMediaType(f"Content-Encoding {name[:40]!r} is not supported; send the body as it is, "
                                    f"or compressed with {' or '.join(ENCODINGS)}", field="Content-Encoding")
-    decoder = zlib.decompressobj(ENCODINGS[name])
-    try:
-        body = decoder.decompress(raw_body, max_bytes + 1)
-    except zlib.error:
-        raise InvalidRequest(f"request body is not {name} data, as its Content-Encoding says",
-                             field="Content-Encoding") from None
-    if len(body) > max_bytes:
-        raise PayloadTooLarge(f"request body uncompressed is over the limit of {max_bytes} bytes")
-    if not decoder.eof:
-        raise InvalidRequest(f"request body is cut short: its {name} data does not end", field="Content-Encoding")
-    return body
+    parts: List[bytes] = []
+    size = 0
+    rest = raw_body
+    while True:  # a gzip body may be several members, one after another
+        decoder = zlib.decompressobj(ENCODINGS[name])
+        try:
+            part = decoder.decompress(rest, max_bytes + 1 - size)
+        except zlib.error:
+            raise InvalidRequest(f"request body is not {name} data, as its Content-Encoding says",
+                                 field="Content-Encoding") from None
+        parts.append(part)
+        size += len(part)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"request body uncompressed is over the limit of {max_bytes} bytes")
+        if not decoder.eof:
+            raise InvalidRequest(f"request body is cut short: its {name} data does not end",
+                                 field="Content-Encoding")
+        rest = decoder.unused_data
+        if not rest:
+            return b"".join(parts)
+        if name != "gzip":
+            raise InvalidRequest(f"request body has {_bytes(len(rest))} after the end of its {name} data",
+                                 field="Content-Encoding")
 
 
 def _split(raw_body: bytes, json_length: Optional[str]) -> Tuple[bytes, Optional[memoryview]]:
     if json_length is None:
         return raw_body, None
     text = json_length.strip()
-    if not text.isdigit() or int(text) > len(raw_body):
+    if not _LENGTH.fullmatch(text) or int(text) > len(raw_body):
         raise InvalidRequest(f"header {BINARY_HEADER} must be the length in bytes of the JSON part of the body "
                              f"(0 to {len(raw_body)}), got {json_length[:40]!r}", field=BINARY_HEADER)
     length = int(text)
@@ -142,38 +157,39 @@ def _read_inputs(inputs: List[Any], raw: Optional[memoryview], signature: Signat
             size = parameters[BINARY_SIZE]
             if raw is None or type(size) is not int or size < 0 or offset + size > len(raw):
                 left = 0 if raw is None else len(raw) - offset
-                raise InvalidRequest(f"input {name!r} has parameters.{BINARY_SIZE} "
-                                     f"{size if type(size) is int else shown(size)}, but the body "
-                                     f"has {left} bytes of binary data left after the JSON part "
+                raise InvalidRequest(f"input {name!r} has parameters.{BINARY_SIZE} {_text(size)}, but the body "
+                                     f"has {_bytes(left)} of binary data left after the JSON part "
                                      f"({BINARY_HEADER})", field=name)
             values = binary.decode(raw[offset:offset + size], given["datatype"], count, tensor)
             offset += size
         elif "data" in given:
-            values = _flat(given["data"], len(given["shape"]), tensor)
+            values = _flat(given["data"], rows, width, len(given["shape"]), tensor)
+            _check_types(values, given["datatype"], width, tensor)
         else:
             raise InvalidRequest(f"input {name!r} has no 'data'", field=name)
         if len(values) != count:
-            raise InvalidRequest(f"input {name!r} has shape {shape}, which holds {count} values, but its data has "
-                                 f"{len(values)}", field=name)
-        read[name] = _Input(tensor, rows, width, _nulls(values, tensor))
+            raise InvalidRequest(f"input {name!r} has shape {_text(given['shape'])}, which holds {count} values, "
+                                 f"but its data has {len(values)}", field=name)
+        read[name] = _Input(tensor, rows, width, _missing(values, width, tensor))
     if raw is not None and offset != len(raw):
-        raise InvalidRequest(f"the body has {len(raw) - offset} bytes of binary data that no input's "
+        raise InvalidRequest(f"the body has {_bytes(len(raw) - offset)} of binary data that no input's "
                              f"parameters.{BINARY_SIZE} accounts for", field=BINARY_HEADER)
     return read
 
 
 def _shape(shape: Any, tensor: Tensor) -> List[int]:
     expected = "[rows, n]" if tensor.array else "[rows] or [rows, 1]"
-    if type(shape) is not list or not shape or any(type(size) is not int or size < 0 for size in shape):
+    if type(shape) is not list or not 1 <= len(shape) <= 2 or any(
+            type(size) is not int or not 0 <= size < 2 ** 32 for size in shape):
         raise InvalidRequest(f"input {tensor.name!r} needs a shape {expected} of non-negative integers, got "
-                             f"{_got(shape)}", field=tensor.name)
+                             f"{_text(shape)}", field=tensor.name)
     if tensor.array and len(shape) == 2:
         return shape
     if not tensor.array and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
         return shape[:1]
     row = "an array" if tensor.array else "one value"
-    raise InvalidRequest(f"input {tensor.name!r} has shape {shape}; expected {expected}: each row holds {row}",
-                         field=tensor.name)
+    raise InvalidRequest(f"input {tensor.name!r} has shape {_text(shape)}; expected {expected}: each row holds "
+                         f"{row}", field=tensor.name)
 
 
 def _datatype(datatype: Any, tensor: Tensor) -> None:
@@ -188,30 +204,58 @@ def _datatype(datatype: Any, tensor: Tensor) -> None:
                          f"{tensor.datatype}{also}; got {datatype}", field=tensor.name)
 
 
-def _flat(data: Any, dims: int, tensor: Tensor) -> List[Any]:
-    """``data`` flattened in row-major order (the protocol allows nested or flat); shapes here have at most
-    two dimensions."""
+def _flat(data: Any, rows: int, width: int, dims: int, tensor: Tensor) -> List[Any]:
+    """``data`` flattened in row-major order. The protocol allows it flat or nested as the shape is; nested, each
+    row must hold what the shape says (a row of the wrong length is refused, not read across rows)."""
     if type(data) is not list:
         raise InvalidRequest(f"input {tensor.name!r} data must be an array, got {_got(data)}", field=tensor.name)
-    if all(type(value) is not list for value in data):
+    nested = [type(value) is list for value in data]
+    if not any(nested):
         return data
+    if dims < 2 or not all(nested) or len(data) != rows:
+        raise InvalidRequest(f"input {tensor.name!r} data does not follow its shape: give it flat, or as {rows} "
+                             f"arrays of {width} values", field=tensor.name)
     flat: List[Any] = []
-    for value in data:
-        if type(value) is not list:
-            flat.append(value)
-            continue
-        if dims < 2 or any(type(inner) is list for inner in value):
-            raise InvalidRequest(f"input {tensor.name!r} data is nested deeper than its shape has dimensions "
-                                 f"({dims})", field=tensor.name)
-        flat.extend(value)
+    for row, values in enumerate(data):
+        if len(values) != width or any(type(value) is list for value in values):
+            raise InvalidRequest(f"row {row} of {rows}, input {tensor.name!r}: {len(values)} values where its "
+                                 f"shape says {width}" if len(values) != width else
+                                 f"input {tensor.name!r} data is nested deeper than its shape", field=tensor.name)
+        flat.extend(values)
     return flat
 
 
-def _nulls(values: List[Any], tensor: Tensor) -> List[Any]:
-    """In a nullable float input, NaN stands for null."""
-    if not tensor.nullable or tensor.datatype not in ("FP64", "FP32"):
+def _check_types(values: List[Any], datatype: str, width: int, tensor: Tensor) -> None:
+    """JSON values against the datatype the caller declared (a null passes: validation decides)."""
+    if datatype in ("FP64", "FP32"):
+        accepted: Tuple[type, ...] = (float, int)
+    elif datatype in _INTEGER_RANGES:
+        accepted = (int,)
+    elif datatype == "BOOL":
+        accepted = (bool,)
+    else:
+        accepted = (str,)
+    low, high = _INTEGER_RANGES.get(datatype, (None, None))
+    for index, value in enumerate(values):
+        kind = type(value)
+        if value is None or (kind in accepted and (low is None or low <= value <= high)):
+            continue
+        what = " (out of its range)" if kind is int and low is not None else ""
+        raise InvalidRequest(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: expected "
+                             f"{datatype}, got {_got(value)}{what}", field=tensor.name)
+
+
+def _missing(values: List[Any], width: int, tensor: Tensor) -> List[Any]:
+    """NaN is a missing value: null in a nullable input, refused in any other."""
+    if tensor.datatype not in ("FP64", "FP32"):
         return values
-    return [None if value != value else value for value in values]  # only NaN is not equal to itself
+    if tensor.nullable:
+        return [None if value != value else value for value in values]  # only NaN is not equal to itself
+    for index, value in enumerate(values):
+        if value != value:
+            raise InvalidRequest(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: got NaN "
+                                 f"(a missing value), but the input is not nullable", field=tensor.name)
+    return values
 
 
 def _records(tensors: Dict[str, _Input], signature: Signature, max_rows: int) -> List[Any]:
@@ -224,12 +268,12 @@ def _records(tensors: Dict[str, _Input], signature: Signature, max_rows: int) ->
                              field=tensor.name)
     if not tensors:
         raise InvalidRequest("expected at least one input tensor", field="inputs")
-    rows = {given.rows for given in tensors.values()}
-    if len(rows) > 1:
-        sizes = ", ".join(f"{name} {given.rows}" for name, given in list(tensors.items())[:_NAMES_SHOWN])
-        raise InvalidRequest(f"the inputs have different numbers of rows ({sizes}); row i of every input is "
-                             f"record i", field="inputs")
-    count = rows.pop()
+    first, *others = tensors.values()
+    for given in others:
+        if given.rows != first.rows:
+            raise InvalidRequest(f"input {given.tensor.name!r} has {given.rows} rows, but {first.tensor.name!r} has "
+                                 f"{first.rows}; row i of every input is record i", field=given.tensor.name)
+    count = first.rows
     if count > max_rows:
         raise PayloadTooLarge(f"expected at most {max_rows} rows (MAX_BATCH_RECORDS), got {count}", field="inputs")
     columns = [(name, _column(given)) for name, given in tensors.items()]
@@ -281,7 +325,7 @@ def _parameters(parameters: Any, where: str) -> Dict[str, Any]:
 def _known(given: Dict[str, Any], fields: Tuple[str, ...], where: str) -> None:
     unknown = sorted(key for key in given if key not in fields)
     if unknown:
-        raise InvalidRequest(f"unknown field {_short(unknown[0])} in the {where}; expected fields: "
+        raise InvalidRequest(f"unknown field {_short(unknown[0])} in {where}; expected fields: "
                              f"{', '.join(fields)}", field=unknown[0][:60])
 
 
@@ -294,6 +338,16 @@ def _optional_text(body: Dict[str, Any], field: str, where: str) -> Optional[str
 
 def _got(value: Any) -> str:
     return "nothing" if value is None else shown(value)
+
+
+def _bytes(count: int) -> str:
+    return f"{count} byte{'' if count == 1 else 's'}"
+
+
+def _text(value: Any) -> str:
+    """A caller's shape or value, cut short (never its whole text)."""
+    text = shown(value)
+    return text.split(" ", 1)[1] if text.startswith(("array ", "integer ")) else text
 
 
 def _short(name: Any) -> str:

@@ -137,8 +137,9 @@ def _value(schema: Schema, named: NamedTypes, namespace: str, what: str, name: s
             raise _none(what, name, describe(original), "a null array has no tensor form")
     if kind in DATATYPES or kind == "array":
         return kind, nullable
-    reason = {"record": "a nested record has no tensor form", "map": "a map has no tensor form",
-              "null": "it is always null"}.get(kind, "it has no tensor form")
+    reason = {"record": "a record inside a union has no tensor form" if nullable
+              else "a nested record has no tensor form",
+              "map": "a map has no tensor form", "null": "it is always null"}.get(kind, "it has no tensor form")
     raise _none(what, name, describe(original), reason)
 
 
