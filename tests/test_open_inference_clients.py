@@ -131,7 +131,8 @@ def test_the_server_is_live_and_ready_and_names_itself(server):
 def test_sonar_metadata_has_a_nullable_fp64_tensor_per_key_and_the_version_predict_names(server):
     metadata = server.triton.get_model_metadata(SONAR)
     assert metadata["name"] == SONAR and metadata["versions"] == [server.versions[SONAR]]
-    assert metadata["inputs"] == [{"name": name, "datatype": "FP64", "shape": [-1]} for name in SONAR_INPUTS]
+    assert metadata["inputs"] == [{"name": name, "datatype": "FP64", "shape": [-1], "parameters": {"nullable": True}}
+                                  for name in SONAR_INPUTS]
     assert metadata["outputs"] == OUTPUT
     assert server.triton.get_model_metadata(SONAR, model_version=server.versions[SONAR]) == metadata
 

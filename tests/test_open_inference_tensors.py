@@ -49,7 +49,8 @@ def test_a_record_output_is_one_tensor_per_field():
                                                           {"name": "score", "type": ["null", "double"]}]}
     tensors = signature("double", output)
     assert [t.metadata() for t in tensors.outputs] == [{"name": "label", "datatype": "BYTES", "shape": [-1]},
-                                                       {"name": "score", "datatype": "FP64", "shape": [-1]}]
+                                                       {"name": "score", "datatype": "FP64", "shape": [-1],
+                                                        "parameters": {"nullable": True}}]
     assert tensors.outputs_per_field
 
 

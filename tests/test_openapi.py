@@ -577,7 +577,8 @@ def test_responses_of_the_v2_routes_for_the_sonar_model(serve_streams):
     metadata = check(response, "/v2/models/{name}", "get")
     version = response.headers["X-Model-Version"]
     assert metadata == {"name": "sonar_naive_bayes", "versions": [version], "platform": "titus2_pfa",
-                        "inputs": [{"name": f"V{i}", "datatype": "FP64", "shape": [-1]} for i in range(1, 61)],
+                        "inputs": [{"name": f"V{i}", "datatype": "FP64", "shape": [-1],
+                                    "parameters": {"nullable": True}} for i in range(1, 61)],
                         "outputs": [{"name": "output", "datatype": "BYTES", "shape": [-1]}]}
     at_version = f"/v2/models/sonar_naive_bayes/versions/{version}"
     assert check(client.http.get(at_version), "/v2/models/{name}/versions/{version}", "get") == metadata

@@ -60,7 +60,12 @@ class Tensor:
         return [VARIABLE, VARIABLE] if self.array else [VARIABLE]
 
     def metadata(self) -> Dict[str, Any]:
-        return {"name": self.name, "datatype": self.datatype, "shape": self.shape}
+        """The protocol's tensor metadata; a nullable tensor says so in ``parameters`` (an addition to the
+        protocol's name, datatype and shape)."""
+        described: Dict[str, Any] = {"name": self.name, "datatype": self.datatype, "shape": self.shape}
+        if self.nullable:
+            described["parameters"] = {"nullable": True}
+        return described
 
 
 @dataclass(frozen=True)
