@@ -153,8 +153,12 @@ def test_every_datatype_round_trips_as_predict_answers_it(kinds):
     assert meta["outputs"] == meta["inputs"]
     status, _, body = call(kinds, "POST", "/v2/models/kinds/infer", {"inputs": kinds_inputs()})
     assert status == 200, body
+    # A BYTES string in JSON data is UTF-8 text, as the protocol's clients write it: a bytes input gets its UTF-8
+    # bytes, which /predict takes as code points 0-255.
+    as_predict = [{**row, "y": row["y"].encode("utf-8").decode("latin-1")} for row in KINDS_ROWS]
     expected = [json.loads(kinds.http.post("/models/kinds/predict", body=json.dumps(row), headers=JSON).body)
-                ["prediction"] for row in KINDS_ROWS]
+                ["prediction"] for row in as_predict]
+    assert expected[0]["y"] == "\u00c3\u00bf\u0000"
     by_name = {tensor["name"]: tensor for tensor in body["outputs"]}
     for name, datatype in KINDS_TYPES.items():
         tensor = by_name[name]
@@ -333,8 +337,7 @@ def test_binary_inputs_are_read(kinds):
     for name, datatype in KINDS_TYPES.items():
         values = [x for row in rows for x in row[name]] if name == "v" else [row[name] for row in rows]
         if datatype == "BYTES":
-            raw = b"".join(len(v.encode("latin-1" if name == "y" else "utf-8")).to_bytes(4, "little")
-                           + v.encode("latin-1" if name == "y" else "utf-8") for v in values)
+            raw = b"".join(len(v.encode()).to_bytes(4, "little") + v.encode() for v in values)
         else:
             raw = b"".join(struct.pack(packers[datatype], float("nan") if v is None else v) for v in values)
         parts.append(raw)
@@ -407,3 +410,64 @@ def test_an_unsupported_content_type_names_both_accepted(v2):
 def test_a_version_not_served_names_the_version_that_is(v2):
     status, headers, answer = call(v2, "GET", "/v2/models/iris/versions/v0/ready")
     assert status == 404 and headers["X-Model-Version"] in answer["error"], answer
+
+
+# ----- what the second look found -----------------------------------------------------------------------------
+
+def test_gzip_members_are_bounded(v2):
+    import gzip
+    body = gzip.compress(b"") * 17
+    status, _, answer = call(v2, "POST", "/v2/models/iris/infer", body, {**JSON, "Content-Encoding": "gzip"})
+    assert status == 400 and "more than 16 gzip members" in answer["error"], answer
+
+
+def test_values_another_datatype_brings_must_fit_the_model_s_type(kinds):
+    def toy(datatype, data):
+        return call(kinds, "POST", "/v2/models/toy/infer",
+                    {"inputs": [{"name": "input", "shape": [len(data)], "datatype": datatype, "data": data}]})
+    assert toy("INT64", [2 ** 53, -(2 ** 53)])[2]["outputs"][0]["data"] == [2 ** 53 + 100.0, 100.0 - 2 ** 53]
+    status, headers, answer = toy("INT64", [1, 2 ** 53 + 1])
+    assert status == 400 and headers["X-Error-Code"] == "invalid_input", answer
+    assert answer["error"] == ("row 1 of 2, input 'input': the integer 9007199254740993 has no exact double "
+                               "(beyond 2^53); send it as FP64")
+    assert toy("FP64", ["NaN"])[0] == 400 and toy("FP64", ["Infinity"])[0] == 400  # as the numbers would be
+
+
+def test_a_zero_width_array_with_data_is_a_count_mismatch(kinds):
+    status, _, answer = call(kinds, "POST", "/v2/models/vector/infer",
+                             {"inputs": [{"name": "input", "shape": [1, 0], "datatype": "INT64", "data": ["x"]}]})
+    assert status == 400 and "holds 0 values, but its data has 1" in answer["error"], answer
+
+
+def test_the_body_s_model_is_checked_before_its_inputs(v2):
+    status, _, answer = call(v2, "POST", "/v2/models/iris/infer", {"inputs": [], "model_name": "other"})
+    assert status == 400 and "model_name 'other'" in answer["error"], answer
+    status, _, answer = call(v2, "POST", "/v2/models/iris/infer", {"inputs": [], "model_version": "v0"})
+    assert status == 404 and "model_version 'v0'" in answer["error"], answer
+
+
+def test_an_empty_outputs_list_is_refused(v2):
+    status, _, answer = call(v2, "POST", "/v2/models/iris/infer", {**iris_request(), "outputs": []})
+    assert status == 400 and "leave it out for all of them" in answer["error"], answer
+
+
+def test_binary_data_without_its_header_says_what_is_missing(kinds):
+    import struct
+    body, headers = binary_request({"inputs": [{"name": "input", "datatype": "FP64", "shape": [1],
+                                                "parameters": {"binary_data_size": 8}}]}, struct.pack("<d", 1.0))
+    del headers["Inference-Header-Content-Length"]
+    status, _, answer = call(kinds, "POST", "/v2/models/toy/infer", body, headers)
+    assert status == 400 and "needs the header Inference-Header-Content-Length" in answer["error"], answer
+
+
+def test_metadata_marks_optional_inputs_and_readiness_is_never_cached(kinds, s3_client, streams_bucket):
+    document = {"input": {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": "double"}, {"name": "b", "type": ["null", "double"], "default": None}]},
+        "output": "double", "action": [{"attr": "input", "path": [{"string": "a"}]}]}
+    s3_client.put_object(Bucket=streams_bucket, Key="models/defaults.pfa", Body=json.dumps(document).encode())
+    meta = call(kinds, "GET", "/v2/models/defaults")[2]
+    assert meta["inputs"] == [{"name": "a", "datatype": "FP64", "shape": [-1]},
+                              {"name": "b", "datatype": "FP64", "shape": [-1],
+                               "parameters": {"nullable": True, "optional": True}}]
+    response = kinds.http.get("/v2/models/nope/ready")
+    assert response.status_code == 404 and response.headers["Cache-Control"] == "no-store"

@@ -9,7 +9,7 @@ import array
 import sys
 from typing import Any, List
 
-from ..errors import InvalidRequest
+from ..errors import InvalidInput, InvalidRequest
 from .tensors import Tensor
 
 # array typecodes of the fixed-size datatypes (their item sizes are checked at import).
@@ -18,10 +18,11 @@ _SIZES = {"FP64": 8, "FP32": 4, "INT64": 8, "INT32": 4, "BOOL": 1}
 assert all(array.array(code).itemsize == _SIZES[name] for name, code in _TYPECODES.items())
 
 
-def decode(raw: memoryview, datatype: str, count: int, tensor: Tensor) -> List[Any]:
-    """``count`` values of ``datatype`` from ``raw``; InvalidRequest names the input when they do not fit."""
+def decode(raw: memoryview, datatype: str, count: int, width: int, tensor: Tensor) -> List[Any]:
+    """``count`` values of ``datatype`` (``width`` to a row) from ``raw``; InvalidRequest names the input when
+    they do not fit, InvalidInput the row of a value that is not one of its datatype."""
     if datatype == "BYTES":
-        return _strings(raw, count, tensor)
+        return _strings(raw, count, width, tensor)
     size = _SIZES[datatype]
     if len(raw) != count * size:
         raise InvalidRequest(f"input {tensor.name!r} has {len(raw)} bytes of binary data; {count} {datatype} "
@@ -31,13 +32,15 @@ def decode(raw: memoryview, datatype: str, count: int, tensor: Tensor) -> List[A
     if sys.byteorder == "big":
         values.byteswap()
     if datatype == "BOOL":
-        if any(value > 1 for value in values):
-            raise InvalidRequest(f"input {tensor.name!r} is BOOL, whose bytes are 0 or 1", field=tensor.name)
+        for index, value in enumerate(values):
+            if value > 1:
+                raise InvalidInput(f"row {index // width} of {count // width}, input {tensor.name!r}: a BOOL byte "
+                                   f"is 0 or 1, got {value}", field=tensor.name)
         return [bool(value) for value in values]
     return values.tolist()
 
 
-def _strings(raw: memoryview, count: int, tensor: Tensor) -> List[Any]:
+def _strings(raw: memoryview, count: int, width: int, tensor: Tensor) -> List[Any]:
     values: List[Any] = []
     offset = 0
     while offset < len(raw) and len(values) < count:
@@ -47,7 +50,7 @@ def _strings(raw: memoryview, count: int, tensor: Tensor) -> List[Any]:
         offset += 4
         if offset + length > len(raw):
             break
-        values.append(_text(bytes(raw[offset:offset + length]), tensor, len(values)))
+        values.append(_text(bytes(raw[offset:offset + length]), tensor, len(values) // width, count // width))
         offset += length
     if len(values) != count or offset != len(raw):
         raise InvalidRequest(f"input {tensor.name!r} binary data does not hold {count} BYTES values (each a 4-byte "
@@ -55,11 +58,11 @@ def _strings(raw: memoryview, count: int, tensor: Tensor) -> List[Any]:
     return values
 
 
-def _text(value: bytes, tensor: Tensor, index: int) -> str:
+def _text(value: bytes, tensor: Tensor, row: int, rows: int) -> str:
     if tensor.kind in ("bytes", "fixed"):
         return value.decode("latin-1")
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidRequest(f"input {tensor.name!r} value {index} is not UTF-8 text; the model takes a "
-                             f"{tensor.kind}", field=tensor.name) from None
+        raise InvalidInput(f"row {row} of {rows}, input {tensor.name!r}: expected UTF-8 text (the model takes a "
+                           f"{tensor.kind}), got bytes that are not", field=tensor.name) from None

@@ -39,9 +39,7 @@ def server_ready(get_runtime: Callable[[], Runtime]) -> Response:
     try:
         return _json(_protocol(get_runtime()).server_ready(), cache=False)
     except ServiceError as error:
-        response = error_response(error, protocol=True)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return _uncached(error_response(error, protocol=True))
 
 
 @guarded
@@ -52,7 +50,10 @@ def model_metadata(runtime: Runtime, name: str, version: Optional[str] = None) -
 
 @guarded
 def model_ready(runtime: Runtime, name: str, version: Optional[str] = None) -> Response:
-    body, model = _protocol(runtime).model_ready(name, version)
+    try:
+        body, model = _protocol(runtime).model_ready(name, version)
+    except ServiceError as error:
+        return _uncached(error_response(error, protocol=True))
     return _json(body, model, cache=False)
 
 
@@ -70,3 +71,9 @@ def _json(body: Dict[str, Any], model: Optional[LoadedModel] = None, cache: bool
     if not cache:
         headers["Cache-Control"] = "no-store"
     return Response(body=body, status_code=200, headers=headers)
+
+
+def _uncached(response: Response) -> Response:
+    """A readiness answer, ready or not, is for now only."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -63,8 +63,8 @@ class OpenInference:
         model = self._model(name, version, time_left_ms)
         tensors = _signature(model)
         try:
-            request = read_request(raw_body, json_length, tensors, self._max_body_bytes, self._max_rows, encoding)
-            _same_model(request.model_name, request.model_version, name, model)
+            request = read_request(raw_body, json_length, tensors, self._max_body_bytes, self._max_rows, encoding,
+                                   lambda body_name, body_version: _same_model(body_name, body_version, name, model))
         except ServiceError as error:
             error.model = model.identity()
             raise

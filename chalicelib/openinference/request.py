@@ -13,9 +13,9 @@ validation, as a /predict record does.
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ..errors import InvalidInput, InvalidRequest, MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from ..request_body import read_json
 from ..validation import shown
 from . import binary
@@ -31,6 +31,11 @@ INPUT_FIELDS = ("name", "shape", "datatype", "parameters", "data")
 OUTPUT_FIELDS = ("name", "parameters")
 BINARY_SIZE = "binary_data_size"
 _LENGTH = re.compile(r"[0-9]{1,15}")
+_MEMBERS = 16
+# The largest integers a double (and a float) holds exactly, and the largest float.
+_EXACT = {"double": 2 ** 53, "float": 2 ** 24}
+_FLOAT_MAX = 3.4028234663852886e38
+_NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 _INTEGER_RANGES = {"INT32": (-(2 ** 31), 2 ** 31 - 1), "INT64": (-(2 ** 63), 2 ** 63 - 1)}
 # An id is echoed in the answer: it is bounded like any caller-written text there.
 ID_LIMIT = 256
@@ -42,24 +47,32 @@ class InferenceRequest:
     """What the request asks: ``records`` in row order, ``outputs`` to answer (None: all)."""
 
     id: Optional[str]
-    model_name: Optional[str]
-    model_version: Optional[str]
     records: List[Any]
     outputs: Optional[List[str]]
 
 
 def read_request(raw_body: bytes, json_length: Optional[str], signature: Signature, max_bytes: int,
-                 max_rows: int, encoding: Optional[str] = None) -> InferenceRequest:
+                 max_rows: int, encoding: Optional[str] = None,
+                 check_model: Callable[[Optional[str], Optional[str]], None] = lambda name, version: None
+                 ) -> InferenceRequest:
     """Read and check the request against the model's tensors; InvalidRequest (400) or PayloadTooLarge (413)
-    names the input and what was expected. ``encoding`` is the Content-Encoding, if any."""
+    names the input and what was expected. ``encoding`` is the Content-Encoding, if any; ``check_model`` is
+    given the body's model_name and model_version before any input is read."""
     if len(raw_body) > max_bytes:
         raise PayloadTooLarge(f"request body is {len(raw_body)} bytes, over the limit of {max_bytes} bytes")
     raw_body = _decoded(raw_body, encoding, max_bytes)
     header, raw = _split(raw_body, json_length)
-    body = read_json(header, max_bytes, what="an inference request object", allow_nan=True)
+    try:
+        body = read_json(header, max_bytes, what="an inference request object", allow_nan=True)
+    except MalformedJson as error:
+        if json_length is None and b'"binary_data_size"' in header:
+            error.message += (f"; a body of binary tensor data needs the header {BINARY_HEADER} (the length in "
+                              f"bytes of its JSON part)")
+        raise
     if type(body) is not dict:
         raise InvalidRequest(f'expected an inference request object {{"inputs": [...]}}, got {shown(body)}')
     _known(body, REQUEST_FIELDS, "the request")
+    check_model(_optional_text(body, "model_name", "request"), _optional_text(body, "model_version", "request"))
     request_id = _optional_text(body, "id", "request")
     if request_id is not None and len(request_id) > ID_LIMIT:
         raise InvalidRequest(f"id is {len(request_id)} characters; expected at most {ID_LIMIT}", field="id")
@@ -69,9 +82,7 @@ def read_request(raw_body: bytes, json_length: Optional[str], signature: Signatu
         raise InvalidRequest(f"expected 'inputs', an array of input tensors, got {_got(inputs)}", field="inputs")
     tensors = _read_inputs(inputs, raw, signature)
     records = _records(tensors, signature, max_rows)
-    return InferenceRequest(id=request_id, model_name=_optional_text(body, "model_name", "request"),
-                            model_version=_optional_text(body, "model_version", "request"), records=records,
-                            outputs=_requested_outputs(body.get("outputs"), signature))
+    return InferenceRequest(id=request_id, records=records, outputs=_requested_outputs(body.get("outputs"), signature))
 
 
 def _decoded(raw_body: bytes, encoding: Optional[str], max_bytes: int) -> bytes:
@@ -85,7 +96,10 @@ def _decoded(raw_body: bytes, encoding: Optional[str], max_bytes: int) -> bytes:
     parts: List[bytes] = []
     size = 0
     rest = raw_body
-    while True:  # a gzip body may be several members, one after another
+    while True:  # a gzip body may be several members, one after another (a few: each is copied)
+        if len(parts) == _MEMBERS:
+            raise InvalidRequest(f"request body has more than {_MEMBERS} gzip members; compress it as one",
+                                 field="Content-Encoding")
         decoder = zlib.decompressobj(ENCODINGS[name])
         try:
             part = decoder.decompress(rest, max_bytes + 1 - size)
@@ -160,16 +174,18 @@ def _read_inputs(inputs: List[Any], raw: Optional[memoryview], signature: Signat
                 raise InvalidRequest(f"input {name!r} has parameters.{BINARY_SIZE} {_text(size)}, but the body "
                                      f"has {_bytes(left)} of binary data left after the JSON part "
                                      f"({BINARY_HEADER})", field=name)
-            values = binary.decode(raw[offset:offset + size], given["datatype"], count, tensor)
+            values = binary.decode(raw[offset:offset + size], given["datatype"], count, width, tensor)
             offset += size
         elif "data" in given:
             values = _flat(given["data"], rows, width, len(given["shape"]), tensor)
-            _check_types(values, given["datatype"], width, tensor)
         else:
             raise InvalidRequest(f"input {name!r} has no 'data'", field=name)
         if len(values) != count:
             raise InvalidRequest(f"input {name!r} has shape {_text(given['shape'])}, which holds {count} values, "
                                  f"but its data has {len(values)}", field=name)
+        if "data" in given:
+            values = _typed(values, given["datatype"], width, tensor)
+        _fits(values, given["datatype"], width, tensor)
         read[name] = _Input(tensor, rows, width, _missing(values, width, tensor))
     if raw is not None and offset != len(raw):
         raise InvalidRequest(f"the body has {_bytes(len(raw) - offset)} of binary data that no input's "
@@ -225,8 +241,11 @@ def _flat(data: Any, rows: int, width: int, dims: int, tensor: Tensor) -> List[A
     return flat
 
 
-def _check_types(values: List[Any], datatype: str, width: int, tensor: Tensor) -> None:
-    """JSON values against the datatype the caller declared (a null passes: validation decides)."""
+def _typed(values: List[Any], datatype: str, width: int, tensor: Tensor) -> List[Any]:
+    """JSON values checked against the datatype the caller declared (a null passes: validation decides). BYTES
+    strings are UTF-8 text, as the protocol's clients write them: for a bytes or fixed input, their UTF-8
+    bytes. The strings "NaN", "Infinity" and "-Infinity" in a float tensor are those numbers (as answers
+    write them)."""
     if datatype in ("FP64", "FP32"):
         accepted: Tuple[type, ...] = (float, int)
     elif datatype in _INTEGER_RANGES:
@@ -236,13 +255,39 @@ def _check_types(values: List[Any], datatype: str, width: int, tensor: Tensor) -
     else:
         accepted = (str,)
     low, high = _INTEGER_RANGES.get(datatype, (None, None))
+    converted: Optional[List[Any]] = None
     for index, value in enumerate(values):
         kind = type(value)
         if value is None or (kind in accepted and (low is None or low <= value <= high)):
             continue
+        if accepted[0] is float and kind is str and value in _NON_FINITE:
+            converted = converted if converted is not None else list(values)
+            converted[index] = _NON_FINITE[value]
+            continue
         what = " (out of its range)" if kind is int and low is not None else ""
-        raise InvalidRequest(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: expected "
-                             f"{datatype}, got {_got(value)}{what}", field=tensor.name)
+        raise InvalidInput(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: expected "
+                           f"{datatype}, got {_got(value)}{what}", field=tensor.name)
+    values = converted if converted is not None else values
+    if datatype == "BYTES" and tensor.kind in ("bytes", "fixed"):
+        return [None if value is None else value.encode("utf-8").decode("latin-1") for value in values]
+    return values
+
+
+def _fits(values: List[Any], datatype: str, width: int, tensor: Tensor) -> None:
+    """A value another datatype brings to a double or float input must be one it holds: an integer it holds
+    exactly, a number within a float's range (never rounded without a word)."""
+    exact = _EXACT.get(tensor.kind)
+    if exact is None or datatype == tensor.datatype:
+        return
+    for index, value in enumerate(values):
+        if type(value) is int and not -exact <= value <= exact:
+            problem = f"the integer {_text(value)} has no exact {tensor.kind} (beyond 2^{exact.bit_length() - 1})"
+        elif type(value) is float and tensor.kind == "float" and _FLOAT_MAX < abs(value) < float("inf"):
+            problem = f"{value!r} is beyond a float's range"
+        else:
+            continue
+        raise InvalidInput(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: {problem}; "
+                           f"send it as {tensor.datatype}", field=tensor.name)
 
 
 def _missing(values: List[Any], width: int, tensor: Tensor) -> List[Any]:
@@ -253,8 +298,8 @@ def _missing(values: List[Any], width: int, tensor: Tensor) -> List[Any]:
         return [None if value != value else value for value in values]  # only NaN is not equal to itself
     for index, value in enumerate(values):
         if value != value:
-            raise InvalidRequest(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: got NaN "
-                                 f"(a missing value), but the input is not nullable", field=tensor.name)
+            raise InvalidInput(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: got NaN "
+                               f"(a missing value), but the input is not nullable", field=tensor.name)
     return values
 
 
@@ -292,11 +337,11 @@ def _column(given: _Input) -> Sequence[Any]:
 def _requested_outputs(outputs: Any, signature: Signature) -> Optional[List[str]]:
     if outputs is None:
         return None
-    if type(outputs) is not list:
-        raise InvalidRequest(f"expected 'outputs', an array of requested outputs, got {_got(outputs)}",
-                             field="outputs")
+    if type(outputs) is not list or not outputs:
+        raise InvalidRequest(f"expected 'outputs', an array of the outputs to answer (leave it out for all of "
+                             f"them), got {_got(outputs)}", field="outputs")
     known = [tensor.name for tensor in signature.outputs]
-    names: List[str] = []
+    names: Dict[str, None] = {}
     for position, requested in enumerate(outputs):
         where = f"outputs[{position}]"
         if type(requested) is not dict:
@@ -304,13 +349,12 @@ def _requested_outputs(outputs: Any, signature: Signature) -> Optional[List[str]
                                  field=where)
         _known(requested, OUTPUT_FIELDS, where)
         name = requested.get("name")
-        if name not in known:
+        if type(name) is not str or name not in signature.output_names:
             raise InvalidRequest(f"unknown output {_short(name)}; the model's outputs are {_names(known)}",
                                  field=where)
         _parameters(requested.get("parameters"), f"output {name!r} parameters")
-        if name not in names:
-            names.append(name)
-    return names
+        names[name] = None
+    return list(names)
 
 
 def _parameters(parameters: Any, where: str) -> Dict[str, Any]:

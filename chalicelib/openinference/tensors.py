@@ -79,9 +79,20 @@ class Signature:
     outputs_per_field: bool
     optional: frozenset = frozenset()
 
+    @property
+    def output_names(self) -> frozenset:
+        return frozenset(tensor.name for tensor in self.outputs)
+
     def metadata(self) -> Dict[str, List[Dict[str, Any]]]:
-        return {"inputs": [tensor.metadata() for tensor in self.inputs],
-                "outputs": [tensor.metadata() for tensor in self.outputs]}
+        """The tensors as model metadata lists them; an input that may be left out (its field has a default)
+        says so in ``parameters``."""
+        inputs = []
+        for tensor in self.inputs:
+            described = tensor.metadata()
+            if tensor.name in self.optional:
+                described["parameters"] = {**described.get("parameters", {}), "optional": True}
+            inputs.append(described)
+        return {"inputs": inputs, "outputs": [tensor.metadata() for tensor in self.outputs]}
 
 
 def signature(input_schema: Schema, output_schema: Schema, input_keys: Optional[List[str]] = None,
