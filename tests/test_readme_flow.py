@@ -83,38 +83,40 @@ def test_the_walkthrough_works_as_written(project_copy, make_run):
 
 
 JOBS_SECTION = "## Scoring files as jobs"
+V2_SECTION = "## The Open Inference Protocol (KServe V2)"
+
+
+def readme_block(section: str, language: str, port: int) -> str:
+    """The first ``language`` code block of the README from ``section`` on, pointed at ``port``."""
+    readme = (PROJECT / "README.md").read_text()
+    text = readme[readme.index(section):]
+    return re.search(rf"```{language}\n(.*?)```", text, re.S).group(1).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+
+
+def run_block(command, project_copy, env, timeout):
+    result = subprocess.run(command, cwd=project_copy, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 def test_the_jobs_example_works_as_written(project_copy, make_run):
     """The README's job: a file uploaded with the presigned form, followed to the end, its results read."""
     port, env = make_run
-    readme = (PROJECT / "README.md").read_text()
-    section = readme[readme.index(JOBS_SECTION):]
-    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=project_copy, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.splitlines()
+    script = readme_block(JOBS_SECTION, "sh", port)
+    lines = run_block(["bash", "-euo", "pipefail", "-c", script], project_copy, env, 300).splitlines()
     assert "upload: 204" in lines
-    assert "succeeded {'total': 208, 'done': 208, 'scored': 208, 'failed': 0} " in lines, result.stdout
+    assert "succeeded {'total': 208, 'done': 208, 'scored': 208, 'failed': 0} " in lines, lines
     # R's predict() on Sonar rows 1 to 3 (models/sonar_naive_bayes.r_predictions.csv).
     assert lines[-3:] == ['{"row":1,"prediction":"R"}', '{"row":2,"prediction":"M"}', '{"row":3,"prediction":"M"}']
-
-
-V2_SECTION = "## The Open Inference Protocol (KServe V2)"
 
 
 def test_the_open_inference_example_works_as_written(project_copy, make_run):
     """The README's tritonclient snippet, pasted into a shell against `make run`, prints what the README shows."""
     port, env = make_run
+    script = readme_block(V2_SECTION, "sh", port)
     readme = (PROJECT / "README.md").read_text()
-    section = readme[readme.index(V2_SECTION):]
-    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-    shown = re.search(r"```sh\n.*?```\n\n```\n(.*?)```", section, re.S).group(1)
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=project_copy, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout == shown
+    shown = re.search(r"```sh\n.*?```\n\n```\n(.*?)```", readme[readme.index(V2_SECTION):], re.S).group(1)
+    assert run_block(["bash", "-euo", "pipefail", "-c", script], project_copy, env, 120) == shown
 
 
 def test_the_kserve_example_works_as_written(project_copy, make_run):
@@ -122,9 +124,5 @@ def test_the_kserve_example_works_as_written(project_copy, make_run):
     port, env = make_run
     python = PROJECT / ".venv-kserve" / "bin" / "python"
     assert python.exists(), f"{python} is missing: `make test` builds it (make venv-kserve)"
-    section = (PROJECT / "README.md").read_text()[(PROJECT / "README.md").read_text().index(V2_SECTION):]
-    script = re.search(r"```python\n(.*?)```", section, re.S).group(1).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-    result = subprocess.run([str(python), "-c", script], cwd=project_copy, env=env, capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout == "['setosa']\n"
+    script = readme_block(V2_SECTION, "python", port)
+    assert run_block([str(python), "-c", script], project_copy, env, 120) == "['setosa']\n"
