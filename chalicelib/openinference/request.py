@@ -11,19 +11,18 @@ validation, as a /predict record does.
 """
 
 import re
-import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import InvalidInput, InvalidRequest, MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from ..errors import InvalidRequest, MalformedJson, PayloadTooLarge
 from ..request_body import read_json
 from ..validation import shown
 from . import binary
+from .compression import byte_count, decompressed
 from .tensors import ACCEPTED, Signature, Tensor
+from .values import brief, fits, got, missing, typed
 
 BINARY_HEADER = "Inference-Header-Content-Length"
-# Content-Encoding of a compressed request (tritonclient's request_compression_algorithm): zlib's window bits.
-ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32",
              "FP64", "BYTES", "BF16")
 REQUEST_FIELDS = ("id", "parameters", "inputs", "outputs", "model_name", "model_version")
@@ -31,12 +30,6 @@ INPUT_FIELDS = ("name", "shape", "datatype", "parameters", "data")
 OUTPUT_FIELDS = ("name", "parameters")
 BINARY_SIZE = "binary_data_size"
 _LENGTH = re.compile(r"[0-9]{1,15}")
-_MEMBERS = 16
-# The largest integers a double (and a float) holds exactly, and the largest float.
-_EXACT = {"double": 2 ** 53, "float": 2 ** 24}
-_FLOAT_MAX = 3.4028234663852886e38
-_NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
-_INTEGER_RANGES = {"INT32": (-(2 ** 31), 2 ** 31 - 1), "INT64": (-(2 ** 63), 2 ** 63 - 1)}
 # An id is echoed in the answer: it is bounded like any caller-written text there.
 ID_LIMIT = 256
 _NAMES_SHOWN = 10
@@ -60,7 +53,7 @@ def read_request(raw_body: bytes, json_length: Optional[str], signature: Signatu
     given the body's model_name and model_version before any input is read."""
     if len(raw_body) > max_bytes:
         raise PayloadTooLarge(f"request body is {len(raw_body)} bytes, over the limit of {max_bytes} bytes")
-    raw_body = _decoded(raw_body, encoding, max_bytes)
+    raw_body = decompressed(raw_body, encoding, max_bytes)
     header, raw = _split(raw_body, json_length)
     try:
         body = read_json(header, max_bytes, what="an inference request object", allow_nan=True)
@@ -72,53 +65,17 @@ def read_request(raw_body: bytes, json_length: Optional[str], signature: Signatu
     if type(body) is not dict:
         raise InvalidRequest(f'expected an inference request object {{"inputs": [...]}}, got {shown(body)}')
     _known(body, REQUEST_FIELDS, "the request")
-    check_model(_optional_text(body, "model_name", "request"), _optional_text(body, "model_version", "request"))
-    request_id = _optional_text(body, "id", "request")
+    check_model(_optionalbrief(body, "model_name", "request"), _optionalbrief(body, "model_version", "request"))
+    request_id = _optionalbrief(body, "id", "request")
     if request_id is not None and len(request_id) > ID_LIMIT:
         raise InvalidRequest(f"id is {len(request_id)} characters; expected at most {ID_LIMIT}", field="id")
     _parameters(body.get("parameters"), "parameters")
     inputs = body.get("inputs")
     if type(inputs) is not list:
-        raise InvalidRequest(f"expected 'inputs', an array of input tensors, got {_got(inputs)}", field="inputs")
+        raise InvalidRequest(f"expected 'inputs', an array of input tensors, got {got(inputs)}", field="inputs")
     tensors = _read_inputs(inputs, raw, signature)
     records = _records(tensors, signature, max_rows)
     return InferenceRequest(id=request_id, records=records, outputs=_requested_outputs(body.get("outputs"), signature))
-
-
-def _decoded(raw_body: bytes, encoding: Optional[str], max_bytes: int) -> bytes:
-    """The body uncompressed (at most ``max_bytes`` of it: a small body cannot unpack into a large one)."""
-    name = (encoding or "identity").strip().lower()
-    if name == "identity":
-        return raw_body
-    if name not in ENCODINGS:
-        raise UnsupportedMediaType(f"Content-Encoding {name[:40]!r} is not supported; send the body as it is, "
-                                   f"or compressed with {' or '.join(ENCODINGS)}", field="Content-Encoding")
-    parts: List[bytes] = []
-    size = 0
-    rest = raw_body
-    while True:  # a gzip body may be several members, one after another (a few: each is copied)
-        if len(parts) == _MEMBERS:
-            raise InvalidRequest(f"request body has more than {_MEMBERS} gzip members; compress it as one",
-                                 field="Content-Encoding")
-        decoder = zlib.decompressobj(ENCODINGS[name])
-        try:
-            part = decoder.decompress(rest, max_bytes + 1 - size)
-        except zlib.error:
-            raise InvalidRequest(f"request body is not {name} data, as its Content-Encoding says",
-                                 field="Content-Encoding") from None
-        parts.append(part)
-        size += len(part)
-        if size > max_bytes:
-            raise PayloadTooLarge(f"request body uncompressed is over the limit of {max_bytes} bytes")
-        if not decoder.eof:
-            raise InvalidRequest(f"request body is cut short: its {name} data does not end",
-                                 field="Content-Encoding")
-        rest = decoder.unused_data
-        if not rest:
-            return b"".join(parts)
-        if name != "gzip":
-            raise InvalidRequest(f"request body has {_bytes(len(rest))} after the end of its {name} data",
-                                 field="Content-Encoding")
 
 
 def _split(raw_body: bytes, json_length: Optional[str]) -> Tuple[bytes, Optional[memoryview]]:
@@ -147,11 +104,11 @@ def _read_inputs(inputs: List[Any], raw: Optional[memoryview], signature: Signat
     for position, given in enumerate(inputs):
         where = f"inputs[{position}]"
         if type(given) is not dict:
-            raise InvalidRequest(f"expected {where} to be an input tensor object, got {_got(given)}", field=where)
+            raise InvalidRequest(f"expected {where} to be an input tensor object, got {got(given)}", field=where)
         _known(given, INPUT_FIELDS, where)
         name = given.get("name")
         if type(name) is not str:
-            raise InvalidRequest(f"expected {where}.name to be the input's name, got {_got(name)}",
+            raise InvalidRequest(f"expected {where}.name to be the input's name, got {got(name)}",
                                  field=f"{where}.name")
         if name not in by_name:
             raise InvalidRequest(f"unknown input {_short(name)}; the model's inputs are {_names(list(by_name))}",
@@ -171,8 +128,8 @@ def _read_inputs(inputs: List[Any], raw: Optional[memoryview], signature: Signat
             size = parameters[BINARY_SIZE]
             if raw is None or type(size) is not int or size < 0 or offset + size > len(raw):
                 left = 0 if raw is None else len(raw) - offset
-                raise InvalidRequest(f"input {name!r} has parameters.{BINARY_SIZE} {_text(size)}, but the body "
-                                     f"has {_bytes(left)} of binary data left after the JSON part "
+                raise InvalidRequest(f"input {name!r} has parameters.{BINARY_SIZE} {brief(size)}, but the body "
+                                     f"has {byte_count(left)} of binary data left after the JSON part "
                                      f"({BINARY_HEADER})", field=name)
             values = binary.decode(raw[offset:offset + size], given["datatype"], count, width, tensor)
             offset += size
@@ -181,14 +138,14 @@ def _read_inputs(inputs: List[Any], raw: Optional[memoryview], signature: Signat
         else:
             raise InvalidRequest(f"input {name!r} has no 'data'", field=name)
         if len(values) != count:
-            raise InvalidRequest(f"input {name!r} has shape {_text(given['shape'])}, which holds {count} values, "
+            raise InvalidRequest(f"input {name!r} has shape {brief(given['shape'])}, which holds {count} values, "
                                  f"but its data has {len(values)}", field=name)
         if "data" in given:
-            values = _typed(values, given["datatype"], width, tensor)
-        _fits(values, given["datatype"], width, tensor)
-        read[name] = _Input(tensor, rows, width, _missing(values, width, tensor))
+            values = typed(values, given["datatype"], width, tensor)
+        fits(values, given["datatype"], width, tensor)
+        read[name] = _Input(tensor, rows, width, missing(values, width, tensor))
     if raw is not None and offset != len(raw):
-        raise InvalidRequest(f"the body has {_bytes(len(raw) - offset)} of binary data that no input's "
+        raise InvalidRequest(f"the body has {byte_count(len(raw) - offset)} of binary data that no input's "
                              f"parameters.{BINARY_SIZE} accounts for", field=BINARY_HEADER)
     return read
 
@@ -198,13 +155,13 @@ def _shape(shape: Any, tensor: Tensor) -> List[int]:
     if type(shape) is not list or not 1 <= len(shape) <= 2 or any(
             type(size) is not int or not 0 <= size < 2 ** 32 for size in shape):
         raise InvalidRequest(f"input {tensor.name!r} needs a shape {expected} of non-negative integers, got "
-                             f"{_text(shape)}", field=tensor.name)
+                             f"{brief(shape)}", field=tensor.name)
     if tensor.array and len(shape) == 2:
         return shape
     if not tensor.array and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
         return shape[:1]
     row = "an array" if tensor.array else "one value"
-    raise InvalidRequest(f"input {tensor.name!r} has shape {_text(shape)}; expected {expected}: each row holds "
+    raise InvalidRequest(f"input {tensor.name!r} has shape {brief(shape)}; expected {expected}: each row holds "
                          f"{row}", field=tensor.name)
 
 
@@ -214,7 +171,7 @@ def _datatype(datatype: Any, tensor: Tensor) -> None:
         return
     also = f" (or {', '.join(accepted[1:])})" if len(accepted) > 1 else ""
     if type(datatype) is not str or datatype not in DATATYPES:
-        raise InvalidRequest(f"input {tensor.name!r} needs datatype {tensor.datatype}{also}, got {_got(datatype)}",
+        raise InvalidRequest(f"input {tensor.name!r} needs datatype {tensor.datatype}{also}, got {got(datatype)}",
                              field=tensor.name)
     raise InvalidRequest(f"input {tensor.name!r} is {tensor.kind} in the model, so its datatype is "
                          f"{tensor.datatype}{also}; got {datatype}", field=tensor.name)
@@ -224,7 +181,7 @@ def _flat(data: Any, rows: int, width: int, dims: int, tensor: Tensor) -> List[A
     """``data`` flattened in row-major order. The protocol allows it flat or nested as the shape is; nested, each
     row must hold what the shape says (a row of the wrong length is refused, not read across rows)."""
     if type(data) is not list:
-        raise InvalidRequest(f"input {tensor.name!r} data must be an array, got {_got(data)}", field=tensor.name)
+        raise InvalidRequest(f"input {tensor.name!r} data must be an array, got {got(data)}", field=tensor.name)
     nested = [type(value) is list for value in data]
     if not any(nested):
         return data
@@ -239,68 +196,6 @@ def _flat(data: Any, rows: int, width: int, dims: int, tensor: Tensor) -> List[A
                                  f"input {tensor.name!r} data is nested deeper than its shape", field=tensor.name)
         flat.extend(values)
     return flat
-
-
-def _typed(values: List[Any], datatype: str, width: int, tensor: Tensor) -> List[Any]:
-    """JSON values checked against the datatype the caller declared (a null passes: validation decides). BYTES
-    strings are UTF-8 text, as the protocol's clients write them: for a bytes or fixed input, their UTF-8
-    bytes. The strings "NaN", "Infinity" and "-Infinity" in a float tensor are those numbers (as answers
-    write them)."""
-    if datatype in ("FP64", "FP32"):
-        accepted: Tuple[type, ...] = (float, int)
-    elif datatype in _INTEGER_RANGES:
-        accepted = (int,)
-    elif datatype == "BOOL":
-        accepted = (bool,)
-    else:
-        accepted = (str,)
-    low, high = _INTEGER_RANGES.get(datatype, (None, None))
-    converted: Optional[List[Any]] = None
-    for index, value in enumerate(values):
-        kind = type(value)
-        if value is None or (kind in accepted and (low is None or low <= value <= high)):
-            continue
-        if accepted[0] is float and kind is str and value in _NON_FINITE:
-            converted = converted if converted is not None else list(values)
-            converted[index] = _NON_FINITE[value]
-            continue
-        what = " (out of its range)" if kind is int and low is not None else ""
-        raise InvalidInput(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: expected "
-                           f"{datatype}, got {_got(value)}{what}", field=tensor.name)
-    values = converted if converted is not None else values
-    if datatype == "BYTES" and tensor.kind in ("bytes", "fixed"):
-        return [None if value is None else value.encode("utf-8").decode("latin-1") for value in values]
-    return values
-
-
-def _fits(values: List[Any], datatype: str, width: int, tensor: Tensor) -> None:
-    """A value another datatype brings to a double or float input must be one it holds: an integer it holds
-    exactly, a number within a float's range (never rounded without a word)."""
-    exact = _EXACT.get(tensor.kind)
-    if exact is None or datatype == tensor.datatype:
-        return
-    for index, value in enumerate(values):
-        if type(value) is int and not -exact <= value <= exact:
-            problem = f"the integer {_text(value)} has no exact {tensor.kind} (beyond 2^{exact.bit_length() - 1})"
-        elif type(value) is float and tensor.kind == "float" and _FLOAT_MAX < abs(value) < float("inf"):
-            problem = f"{value!r} is beyond a float's range"
-        else:
-            continue
-        raise InvalidInput(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: {problem}; "
-                           f"send it as {tensor.datatype}", field=tensor.name)
-
-
-def _missing(values: List[Any], width: int, tensor: Tensor) -> List[Any]:
-    """NaN is a missing value: null in a nullable input, refused in any other."""
-    if tensor.datatype not in ("FP64", "FP32"):
-        return values
-    if tensor.nullable:
-        return [None if value != value else value for value in values]  # only NaN is not equal to itself
-    for index, value in enumerate(values):
-        if value != value:
-            raise InvalidInput(f"row {index // width} of {len(values) // width}, input {tensor.name!r}: got NaN "
-                               f"(a missing value), but the input is not nullable", field=tensor.name)
-    return values
 
 
 def _records(tensors: Dict[str, _Input], signature: Signature, max_rows: int) -> List[Any]:
@@ -339,13 +234,13 @@ def _requested_outputs(outputs: Any, signature: Signature) -> Optional[List[str]
         return None
     if type(outputs) is not list or not outputs:
         raise InvalidRequest(f"expected 'outputs', an array of the outputs to answer (leave it out for all of "
-                             f"them), got {_got(outputs)}", field="outputs")
+                             f"them), got {got(outputs)}", field="outputs")
     known = [tensor.name for tensor in signature.outputs]
     names: Dict[str, None] = {}
     for position, requested in enumerate(outputs):
         where = f"outputs[{position}]"
         if type(requested) is not dict:
-            raise InvalidRequest(f"expected {where} to be an object with the output's name, got {_got(requested)}",
+            raise InvalidRequest(f"expected {where} to be an object with the output's name, got {got(requested)}",
                                  field=where)
         _known(requested, OUTPUT_FIELDS, where)
         name = requested.get("name")
@@ -361,7 +256,7 @@ def _parameters(parameters: Any, where: str) -> Dict[str, Any]:
     if parameters is None:
         return {}
     if type(parameters) is not dict:
-        raise InvalidRequest(f"expected {where} to be an object of name to value, got {_got(parameters)}",
+        raise InvalidRequest(f"expected {where} to be an object of name to value, got {got(parameters)}",
                              field=where)
     return parameters
 
@@ -373,25 +268,11 @@ def _known(given: Dict[str, Any], fields: Tuple[str, ...], where: str) -> None:
                              f"{', '.join(fields)}", field=unknown[0][:60])
 
 
-def _optional_text(body: Dict[str, Any], field: str, where: str) -> Optional[str]:
+def _optionalbrief(body: Dict[str, Any], field: str, where: str) -> Optional[str]:
     value = body.get(field)
     if value is not None and type(value) is not str:
-        raise InvalidRequest(f"expected the {where}'s {field} to be a string, got {_got(value)}", field=field)
+        raise InvalidRequest(f"expected the {where}'s {field} to be a string, got {got(value)}", field=field)
     return value
-
-
-def _got(value: Any) -> str:
-    return "nothing" if value is None else shown(value)
-
-
-def _bytes(count: int) -> str:
-    return f"{count} byte{'' if count == 1 else 's'}"
-
-
-def _text(value: Any) -> str:
-    """A caller's shape or value, cut short (never its whole text)."""
-    text = shown(value)
-    return text.split(" ", 1)[1] if text.startswith(("array ", "integer ")) else text
 
 
 def _short(name: Any) -> str:
